@@ -1,0 +1,1 @@
+"""Adapters to the outside world: each translates a venue's wire protocol; none decides."""

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints one JSON object per line with a same-run baseline and a ratio."""

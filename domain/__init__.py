@@ -1,0 +1,1 @@
+"""Milkbot's pure core: events, rules and models. No I/O, no clock, no environment."""

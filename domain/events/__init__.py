@@ -1,0 +1,53 @@
+"""The event catalogue: every fact Milkbot records. See ``base`` for the envelope."""
+
+from domain.events.base import (
+    MILKBOT_NAMESPACE,
+    Action,
+    Event,
+    Inches,
+    MarketKind,
+    Record,
+    Side,
+    deterministic_id,
+)
+from domain.events.market import BookLevel, MarketQuote, MarketSettled, MarketSnapshotted
+from domain.events.risk import (
+    AlertRaised,
+    CheckOutcome,
+    KillSwitchEngaged,
+    OrderRiskChecked,
+    RiskLimitBreached,
+    TradingResumed,
+    TradingState,
+    TradingStateChanged,
+)
+from domain.events.trading import (
+    BinProbability,
+    ConfigVersionRecorded,
+    DecisionMade,
+    Edge,
+    IntendedOrder,
+    OrderAccepted,
+    OrderAmended,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderSubmitted,
+)
+from domain.events.weather import (
+    ClimateReportRecorded,
+    ForecastPeriod,
+    Observation,
+    WeatherSnapshotted,
+)
+
+__all__ = [
+    "MILKBOT_NAMESPACE", "Action", "AlertRaised", "BinProbability", "BookLevel", "CheckOutcome",
+    "ClimateReportRecorded", "ConfigVersionRecorded", "DecisionMade", "Edge", "Event",
+    "ForecastPeriod", "Inches", "IntendedOrder", "KillSwitchEngaged", "MarketKind", "MarketQuote",
+    "MarketSettled", "MarketSnapshotted", "Observation", "OrderAccepted", "OrderAmended",
+    "OrderCanceled", "OrderExpired", "OrderFilled", "OrderRejected", "OrderRiskChecked",
+    "OrderSubmitted", "Record", "RiskLimitBreached", "Side", "TradingResumed",
+    "TradingState", "TradingStateChanged", "WeatherSnapshotted", "deterministic_id",
+]

@@ -1,0 +1,128 @@
+"""Decisions and the order lifecycle they start: submitted, accepted, filled, canceled..."""
+
+from __future__ import annotations
+
+import uuid
+
+from domain.events.base import Action, Event, MarketKind, Record, Side
+from domain.money import Count, Money, Price
+
+
+class BinProbability(Record):
+    """Our probability that one market settles YES."""
+
+    ticker: str
+    probability: float
+
+
+class Edge(Record):
+    """Expected value per contract of one trade, after the fee, at the price we would pay."""
+
+    ticker: str
+    side: Side
+    action: Action
+    probability: float
+    price: Price
+    #: Fee for one contract at ``price``, in micros.
+    fee_per_contract: Money
+    edge_after_fees: float
+
+
+class IntendedOrder(Record):
+    """An order a decision wants; the risk engine may still refuse it."""
+
+    client_order_id: str
+    ticker: str
+    side: Side
+    action: Action
+    price: Price
+    count: Count
+
+
+class ConfigVersionRecorded(Event):
+    """A configuration came into force. ``config_version`` is the hash of ``content``."""
+
+    config_version: str
+    content: str
+    source: str
+
+
+class DecisionMade(Event):
+    """A strategy's verdict on one ladder, with the exact inputs it used, so it can be replayed."""
+
+    decision_id: uuid.UUID
+    strategy: str
+    city: str
+    kind: MarketKind
+    event_ticker: str
+    market_snapshot_id: uuid.UUID
+    weather_snapshot_ids: tuple[uuid.UUID, ...]
+    config_version: str
+    probabilities: tuple[BinProbability, ...]
+    edges: tuple[Edge, ...] = ()
+    intended_orders: tuple[IntendedOrder, ...] = ()
+    no_trade_reason: str | None = None
+
+
+class OrderSubmitted(Event):
+    """We are about to send an order: recorded before the request leaves, so a crash cannot
+    forget it and a restart cannot send it twice (the ``client_order_id`` is deterministic)."""
+
+    client_order_id: str
+    decision_id: uuid.UUID | None
+    #: The city whose ladder this market belongs to (None for a market outside our config).
+    city: str | None = None
+    ticker: str
+    side: Side
+    action: Action
+    price: Price
+    count: Count
+    post_only: bool = False
+
+
+class OrderAccepted(Event):
+    client_order_id: str
+    venue_order_id: str
+
+
+class OrderRejected(Event):
+    client_order_id: str
+    reason: str
+    code: str | None = None
+
+
+class OrderCanceled(Event):
+    client_order_id: str
+    venue_order_id: str | None
+    reason: str
+    canceled_count: Count | None = None
+
+
+class OrderAmended(Event):
+    client_order_id: str
+    venue_order_id: str
+    price: Price
+    count: Count
+
+
+class OrderExpired(Event):
+    client_order_id: str
+    venue_order_id: str | None
+
+
+class OrderFilled(Event):
+    """A fill as the venue reported it. ``fill_id`` is the venue's trade id: each is recorded once."""
+
+    fill_id: str
+    client_order_id: str | None
+    venue_order_id: str | None
+    #: Taken from our own order record when the fill matches one; None for a fill we cannot place.
+    city: str | None = None
+    ticker: str
+    side: Side
+    action: Action
+    price: Price
+    count: Count
+    #: The fee charged for this fill, in micros.
+    fee: Money
+    is_taker: bool

@@ -1,0 +1,66 @@
+"""What the weather providers told us: forecasts, observations and the CLI climate reports."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import AwareDatetime
+
+from domain.events.base import Event, Inches, Record
+
+
+class ForecastPeriod(Record):
+    """One forecast period (a day, a night, or an hour) as the provider issued it."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    is_daytime: bool | None = None
+    temperature_f: float | None = None
+    precip_probability: float | None = None
+    precip_in: float | None = None
+    snow_in: float | None = None
+
+
+class Observation(Record):
+    """One station observation; ``None`` means the station did not report it, never zero."""
+
+    time: AwareDatetime
+    temperature_f: float | None = None
+    max_temp_6h_f: float | None = None
+    min_temp_6h_f: float | None = None
+    precip_1h_in: float | None = None
+    raw_message: str | None = None
+
+
+class WeatherSnapshotted(Event):
+    """A forecast and the latest observations for one city, with the provider's own times."""
+
+    city: str
+    station: str
+    provider: str
+    #: When the provider issued (or last updated) the forecast.
+    issued_at: AwareDatetime | None
+    forecast: tuple[ForecastPeriod, ...] = ()
+    hourly: tuple[ForecastPeriod, ...] = ()
+    observations: tuple[Observation, ...] = ()
+
+
+class ClimateReportRecorded(Event):
+    """An NWS CLI daily climate report, archived whole (the API keeps them only about a week).
+
+    Only a final report (``preliminary`` false) settles a market.
+    """
+
+    station: str
+    climate_date: date
+    preliminary: bool
+    correction: bool
+    issued_at: AwareDatetime | None
+    product_id: str | None = None
+    max_temp_f: int | None = None
+    min_temp_f: int | None = None
+    precip_in: Inches | None = None
+    precip_month_in: Inches | None = None
+    snow_in: Inches | None = None
+    snow_month_in: Inches | None = None
+    raw_text: str

@@ -1,0 +1,60 @@
+"""What the event store and the projections need from a database, whichever it is.
+
+Two implementations: ``eventstore.sqlite_backend`` and ``eventstore.postgres_backend``. Both wrap
+the eventsourcing library's application recorder for the stored events and add the reads that the
+library's recorder does not offer fast enough, plus the read-model transactions for projections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol
+
+from eventsourcing.persistence import StoredEvent
+
+if TYPE_CHECKING:
+    from eventstore.store import StoredRecord
+
+Row = tuple[Any, ...]
+
+
+class ReadModelTx(Protocol):
+    """A transaction on the read-model tables. SQL uses ``?`` placeholders on every backend."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+class Backend(Protocol):
+    name: str
+
+    def insert(self, records: Sequence[StoredEvent]) -> Sequence[int]:
+        """Insert atomically; raise eventsourcing's ``IntegrityError`` if a slot is taken."""
+
+    def select_records(self, after: int, limit: int, stop: int | None,
+                       topics: Sequence[str]) -> list[StoredRecord]: ...
+
+    def select_stream(self, stream: str, after_version: int, limit: int | None) -> (
+        list[StoredRecord]
+    ): ...
+
+    def stream_version(self, stream: str) -> int: ...
+
+    def max_position(self) -> int: ...
+
+    def transaction(self) -> AbstractContextManager[ReadModelTx]:
+        """A read-write transaction for projections (committed on success)."""
+
+    def wait_for_append(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds for a new append; True if one was signalled.
+
+        Backends without notifications return False after the timeout (callers then poll)."""
+
+    def close(self) -> None: ...
+
+
+def iter_chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]

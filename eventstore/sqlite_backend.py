@@ -1,0 +1,134 @@
+"""The embedded default: the ledger in one SQLite file (WAL mode), projections beside it.
+
+The eventsourcing library's ``SQLiteApplicationRecorder`` creates the table and inserts; the reads
+are ours (positions included, tuples instead of library objects). SQLite has no notifications, so
+followers poll.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import PersistenceError, StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+
+from eventstore.backend import Row
+from eventstore.errors import StoreUnavailable
+from eventstore.store import StoredRecord
+from eventstore.url import SqliteUrl
+
+EVENTS_TABLE = "stored_events"
+LOCK_TIMEOUT_S = 30
+
+
+class SqliteReadModelTx:
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        self._cursor.execute(sql, params)
+        return [tuple(row) for row in self._cursor.fetchall()]
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cursor.executemany(sql, rows)
+
+
+class SqliteBackend:
+    name = "sqlite"
+
+    def __init__(self, url: SqliteUrl) -> None:
+        if url.in_memory:
+            # One shared in-memory database for every connection of this process.
+            db_name = f"file:milkbot-{id(self)}?mode=memory&cache=shared"
+        else:
+            path = Path(url.path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreUnavailable(f"cannot create the folder for {url.path}: {e}") from None
+            db_name = str(path)
+        self._appended = threading.Condition()
+        try:
+            self._datastore = SQLiteDatastore(db_name, lock_timeout=LOCK_TIMEOUT_S,
+                                              originator_id_type="text")
+            self._recorder = SQLiteApplicationRecorder(self._datastore, EVENTS_TABLE)
+            self._recorder.create_table()
+        except (PersistenceError, sqlite3.Error) as e:
+            raise StoreUnavailable(f"cannot open the SQLite ledger {url.path}: {e}") from None
+
+    # -- events --------------------------------------------------------------------------------
+
+    def insert(self, records: Sequence[StoredEvent]) -> Sequence[int]:
+        positions = self._recorder.insert_events(records)
+        assert positions is not None
+        with self._appended:
+            self._appended.notify_all()
+        return positions
+
+    def select_records(self, after: int, limit: int, stop: int | None,
+                       topics: Sequence[str]) -> list[StoredRecord]:
+        sql = f"SELECT rowid, originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "
+        sql += "WHERE rowid > ?"
+        params: list[Any] = [after]
+        if stop is not None:
+            sql += " AND rowid <= ?"
+            params.append(stop)
+        if topics:
+            sql += f" AND topic IN ({','.join('?' * len(topics))})"
+            params.extend(topics)
+        sql += " ORDER BY rowid LIMIT ?"
+        params.append(limit)
+        return self._select(sql, params)
+
+    def select_stream(self, stream: str, after_version: int, limit: int | None) -> (
+        list[StoredRecord]
+    ):
+        sql = (f"SELECT rowid, originator_id, originator_version, topic, state FROM {EVENTS_TABLE}"
+               " WHERE originator_id = ? AND originator_version > ? ORDER BY originator_version")
+        params: list[Any] = [stream, after_version]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return self._select(sql, params)
+
+    def _select(self, sql: str, params: Sequence[Any]) -> list[StoredRecord]:
+        with self._datastore.transaction(commit=False) as c:
+            c.execute(sql, params)
+            return [StoredRecord(r[0], r[1], r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+
+    def stream_version(self, stream: str) -> int:
+        with self._datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT MAX(originator_version) FROM {EVENTS_TABLE} WHERE originator_id=?",
+                      (stream,))
+            return c.fetchone()[0] or 0
+
+    def max_position(self) -> int:
+        return self._recorder.max_notification_id() or 0
+
+    def wait_for_append(self, timeout: float) -> bool:
+        # Only appends made through this process are signalled; others are found by polling.
+        with self._appended:
+            return self._appended.wait(timeout)
+
+    # -- read models ---------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqliteReadModelTx]:
+        with self._datastore.get_connection(commit=True) as conn:
+            cursor = conn.cursor().sqlite_cursor
+            # IMMEDIATE takes the write lock now, so a reader-turned-writer never hits BUSY.
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteReadModelTx(cursor)
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    def close(self) -> None:
+        self._datastore.close()

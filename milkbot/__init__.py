@@ -1,0 +1,1 @@
+"""Milkbot's entry points: settings, bootstrap and the ``milkbot`` command."""

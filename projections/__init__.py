@@ -1,0 +1,1 @@
+"""Read models folded from the global event log: idempotent followers that rebuild identically."""

@@ -1,0 +1,72 @@
+"""What a projection is: state that is exactly its table rows, folded one event at a time.
+
+A projection keeps its rows in memory while it folds a batch, then writes the rows that changed
+and its position in the same transaction (the runner does that), so a crash never applies an event
+twice or skips one. ``load`` reads the rows back, so a restarted projection resumes where its last
+committed batch left it. Rebuilding into tables with another prefix gives rows to compare.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from domain.events import Event
+from eventstore.backend import ReadModelTx, Row
+
+
+class Projection(ABC):
+    #: Stable name; also the key of its position in ``projection_tracking``.
+    name: ClassVar[str]
+    #: Event types it folds (class names). Other events only advance its position.
+    consumes: ClassVar[frozenset[str]]
+    #: Table name (without prefix) -> column definitions, primary key included.
+    tables: ClassVar[dict[str, str]]
+
+    def __init__(self, prefix: str = "proj_") -> None:
+        self.prefix = prefix
+
+    def table(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def create_tables(self, tx: ReadModelTx) -> None:
+        for name, columns in self.tables.items():
+            tx.execute(f"CREATE TABLE IF NOT EXISTS {self.table(name)} ({columns})")
+
+    def drop_tables(self, tx: ReadModelTx) -> None:
+        for name in self.tables:
+            tx.execute(f"DROP TABLE IF EXISTS {self.table(name)}")
+
+    def rows(self, tx: ReadModelTx) -> dict[str, list[Row]]:
+        """Every row of every table, in primary-key order (for comparisons)."""
+        return {name: [tuple(r) for r in tx.execute(f"SELECT * FROM {self.table(name)} ORDER BY 1")]
+                for name in self.tables}
+
+    @abstractmethod
+    def load(self, tx: ReadModelTx) -> None:
+        """Read state back from the tables (empty tables: the initial state)."""
+
+    @abstractmethod
+    def apply(self, event: Event, ledger_time: datetime) -> None:
+        """Fold one event. ``ledger_time`` is the newest ``recorded_at`` seen so far."""
+
+    def advance_clock(self, ledger_time: datetime) -> None:  # noqa: B027 - optional hook
+        """The ledger clock moved (called once per batch, after the batch's events)."""
+
+    @abstractmethod
+    def flush(self, tx: ReadModelTx) -> None:
+        """Write the rows changed since the last flush."""
+
+
+def upsert(tx: ReadModelTx, table: str, columns: Sequence[str], key: Sequence[str],
+           rows: Sequence[Sequence[Any]]) -> None:
+    if not rows:
+        return
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    tx.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}",
+        rows,
+    )

@@ -1,0 +1,24 @@
+"""Every projection Milkbot keeps, by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from projections.base import Projection
+from projections.portfolio import PortfolioProjection
+from projections.public_feed import MINIMUM_DELAY_MINUTES, PublicTradeFeed
+
+
+def projection_factories(public_delay_minutes: int = MINIMUM_DELAY_MINUTES) -> (
+    dict[str, Callable[[str], Projection]]
+):
+    """Name -> a function building that projection with a table prefix."""
+    return {
+        PortfolioProjection.name: lambda prefix: PortfolioProjection(prefix=prefix),
+        PublicTradeFeed.name: lambda prefix: PublicTradeFeed(public_delay_minutes, prefix=prefix),
+    }
+
+
+def all_projections(public_delay_minutes: int = MINIMUM_DELAY_MINUTES,
+                    prefix: str = "proj_") -> list[Projection]:
+    return [build(prefix) for build in projection_factories(public_delay_minutes).values()]

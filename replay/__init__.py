@@ -1,0 +1,1 @@
+"""Audit replay, projection rebuild and backtests."""

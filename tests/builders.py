@@ -1,0 +1,188 @@
+"""Builders for events with every argument defaulted: ``an_order_filled(price=4300)``.
+
+Ids are deterministic from the arguments that identify the event, so two calls with the same
+arguments build the same event (as a retried command would).
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from domain.events import (
+    Action,
+    ClimateReportRecorded,
+    DecisionMade,
+    Event,
+    ForecastPeriod,
+    MarketKind,
+    MarketQuote,
+    MarketSettled,
+    MarketSnapshotted,
+    Observation,
+    OrderAccepted,
+    OrderFilled,
+    OrderSubmitted,
+    Side,
+    WeatherSnapshotted,
+    deterministic_id,
+)
+from domain.events.trading import BinProbability, Edge, IntendedOrder
+from domain.money import taker_fee
+
+T0 = datetime(2026, 8, 28, 14, 0, tzinfo=UTC)
+CORRELATION = uuid.UUID("00000000-0000-4000-8000-000000000001")
+_counter = itertools.count(1)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def envelope(stream: str, version: int = 1, *, recorded_at: datetime = T0, key: object = None,
+             correlation_id: uuid.UUID = CORRELATION) -> dict[str, object]:
+    return {
+        "event_id": deterministic_id("test", stream, version, key),
+        "stream": stream,
+        "version": version,
+        "recorded_at": recorded_at,
+        "correlation_id": correlation_id,
+    }
+
+
+def a_ladder(event_ticker: str = "KXHIGHNY-26AUG28", *, low: int = 79, best_yes_bid: int = 3000,
+             best_no_bid: int = 6500, depth: int = 5) -> tuple[MarketQuote, ...]:
+    """The six markets of a daily-high event: a ``less`` tail, four 2°F bins, a ``greater`` tail."""
+    def book(best: int) -> tuple[tuple[int, int], ...]:
+        return tuple((best - 100 * i, 1000 + 500 * i) for i in range(depth) if best - 100 * i > 0)
+
+    quotes = [MarketQuote(ticker=f"{event_ticker}-T{low}", status="active", strike_type="less",
+                          cap_strike=Decimal(low), close_time=T0 + timedelta(hours=10),
+                          yes_bids=book(best_yes_bid), no_bids=book(best_no_bid))]
+    for i in range(4):
+        floor = low + 2 * i
+        quotes.append(MarketQuote(
+            ticker=f"{event_ticker}-B{floor + 0.5}", status="active", strike_type="between",
+            floor_strike=Decimal(floor), cap_strike=Decimal(floor + 1),
+            close_time=T0 + timedelta(hours=10), yes_bids=book(best_yes_bid),
+            no_bids=book(best_no_bid), last_price=best_yes_bid, volume=12_300,
+        ))
+    quotes.append(MarketQuote(ticker=f"{event_ticker}-T{low + 7}", status="active",
+                              strike_type="greater", floor_strike=Decimal(low + 7),
+                              close_time=T0 + timedelta(hours=10), yes_bids=book(best_yes_bid),
+                              no_bids=book(best_no_bid)))
+    return tuple(quotes)
+
+
+def a_market_snapshot(event_ticker: str = "KXHIGHNY-26AUG28", *, version: int = 1,
+                      recorded_at: datetime = T0, city: str = "NYC",
+                      markets: tuple[MarketQuote, ...] | None = None,
+                      best_yes_bid: int = 3000, best_no_bid: int = 6500) -> MarketSnapshotted:
+    return MarketSnapshotted(
+        **envelope(f"market:{event_ticker}", version, recorded_at=recorded_at),
+        venue_time=recorded_at,
+        series_ticker=event_ticker.split("-")[0], event_ticker=event_ticker, city=city,
+        kind=MarketKind.DAILY_HIGH, source="test",
+        markets=markets if markets is not None else a_ladder(
+            event_ticker, best_yes_bid=best_yes_bid, best_no_bid=best_no_bid),
+    )
+
+
+def a_weather_snapshot(city: str = "NYC", *, version: int = 1, recorded_at: datetime = T0,
+                       periods: int = 14, observations: int = 12) -> WeatherSnapshotted:
+    return WeatherSnapshotted(
+        **envelope(f"weather:{city}", version, recorded_at=recorded_at),
+        city=city, station="KNYC", provider="nws", issued_at=recorded_at - timedelta(hours=1),
+        forecast=tuple(
+            ForecastPeriod(start=T0 + timedelta(hours=12 * i), end=T0 + timedelta(hours=12 * i + 12),
+                           is_daytime=i % 2 == 0, temperature_f=80.0 - i, precip_probability=0.2)
+            for i in range(periods)),
+        observations=tuple(
+            Observation(time=recorded_at - timedelta(hours=i), temperature_f=75.2 + i / 10,
+                        raw_message=f"KNYC 281451Z 20008KT 10SM FEW250 24/17 A3002 RMK T0{i:03d}")
+            for i in range(observations)),
+    )
+
+
+def a_decision(market: MarketSnapshotted | None = None, weather: WeatherSnapshotted | None = None,
+               *, recorded_at: datetime = T0, orders: int = 1) -> DecisionMade:
+    market = market or a_market_snapshot(recorded_at=recorded_at)
+    weather = weather or a_weather_snapshot(recorded_at=recorded_at)
+    decision_id = deterministic_id("decision", market.event_id, weather.event_id)
+    intended = tuple(
+        IntendedOrder(client_order_id=f"mb-{decision_id.hex[:20]}-{leg}",
+                      ticker=market.markets[leg].ticker, side=Side.YES, action=Action.BUY,
+                      price=3100, count=1000)
+        for leg in range(orders))
+    return DecisionMade(
+        **envelope(f"decision:{decision_id}", recorded_at=recorded_at),
+        decision_id=decision_id, strategy="daily_high", city=market.city, kind=market.kind,
+        event_ticker=market.event_ticker, market_snapshot_id=market.event_id,
+        weather_snapshot_ids=(weather.event_id,), config_version="0" * 64,
+        probabilities=tuple(BinProbability(ticker=m.ticker, probability=1 / 6)
+                            for m in market.markets),
+        edges=tuple(Edge(ticker=o.ticker, side=o.side, action=o.action, probability=0.4,
+                         price=o.price, fee_per_contract=taker_fee(o.price, 100),
+                         edge_after_fees=0.07) for o in intended),
+        intended_orders=intended,
+    )
+
+
+def an_order_submitted(client_order_id: str = "mb-order-1", *, ticker: str = "KXHIGHNY-26AUG28-B81.5",
+                       side: Side = Side.YES, action: Action = Action.BUY, price: int = 4300,
+                       count: int = 1000, recorded_at: datetime = T0) -> OrderSubmitted:
+    return OrderSubmitted(
+        **envelope(f"order:{client_order_id}", 1, recorded_at=recorded_at),
+        client_order_id=client_order_id, decision_id=None, ticker=ticker, side=side,
+        action=action, price=price, count=count,
+    )
+
+
+def an_order_accepted(client_order_id: str = "mb-order-1", *, version: int = 2,
+                      recorded_at: datetime = T0) -> OrderAccepted:
+    return OrderAccepted(**envelope(f"order:{client_order_id}", version, recorded_at=recorded_at),
+                         client_order_id=client_order_id, venue_order_id=f"v-{client_order_id}")
+
+
+def an_order_filled(fill_id: str | None = None, *, client_order_id: str | None = "mb-order-1",
+                    ticker: str = "KXHIGHNY-26AUG28-B81.5", side: Side = Side.YES,
+                    action: Action = Action.BUY, price: int = 4300, count: int = 1000,
+                    fee: int | None = None, is_taker: bool = True, city: str | None = "NYC",
+                    recorded_at: datetime = T0, venue_time: datetime | None = None) -> OrderFilled:
+    fill_id = fill_id or f"fill-{next(_counter)}"
+    return OrderFilled(
+        **envelope(f"fill:{fill_id}", 1, recorded_at=recorded_at),
+        venue_time=venue_time or recorded_at, fill_id=fill_id, client_order_id=client_order_id,
+        venue_order_id=f"v-{client_order_id}", city=city, ticker=ticker, side=side, action=action,
+        price=price, count=count,
+        fee=taker_fee(price, count) if fee is None else fee, is_taker=is_taker,
+    )
+
+
+def a_settlement(ticker: str = "KXHIGHNY-26AUG28-B81.5", *, result: str = "yes",
+                 recorded_at: datetime = T0) -> MarketSettled:
+    return MarketSettled(
+        **envelope(f"settlement:{ticker}", 1, recorded_at=recorded_at),
+        ticker=ticker, event_ticker=ticker.rsplit("-", 1)[0], result=result,
+        settlement_value=10_000 if result == "yes" else 0,
+    )
+
+
+def a_climate_report(station: str = "NYC", *, recorded_at: datetime = T0) -> ClimateReportRecorded:
+    return ClimateReportRecorded(
+        **envelope(f"cli:{station}:2026-08-27", 1, recorded_at=recorded_at),
+        station=station, climate_date=T0.date() - timedelta(days=1), preliminary=False,
+        correction=False, issued_at=T0 - timedelta(hours=8), max_temp_f=84, min_temp_f=71,
+        precip_in=Decimal("0.00"), snow_in=Decimal("0.0"), raw_text="CLIMATE REPORT...",
+    )
+
+
+def every_event_type() -> list[Event]:
+    """One instance of every event in the catalogue that has a builder."""
+    market = a_market_snapshot()
+    weather = a_weather_snapshot()
+    return [market, weather, a_decision(market, weather), an_order_submitted(),
+            an_order_accepted(), an_order_filled("fill-every"), a_settlement(),
+            a_climate_report()]
