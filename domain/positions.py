@@ -5,6 +5,10 @@ NO negative. Every fill is turned into YES terms first: buying NO at ``p`` is se
 ``1 - p``. Cost is tracked at average cost; closing part of a position realizes
 ``closed x (price - average cost)``. Settlement closes the whole position at the settlement value.
 
+Cash follows the venue's netting: a YES contract is worth the YES price, a NO contract one minus
+it. Buying NO while long YES closes YES contracts, and each closed pair pays back a dollar, so the
+cash of that fill is what selling YES at ``1 - p`` would bring.
+
 Units (see ``domain.money``): counts in 1/100 contract, prices in 1/10,000 dollar, money in micros.
 """
 
@@ -23,10 +27,9 @@ def yes_terms(side: Side, action: Action, price: int, count: int) -> tuple[int, 
     return (-count if action is Action.BUY else count), PRICE_SCALE - price
 
 
-def cash_flow(action: Action, price: int, count: int, fee: int) -> int:
-    """The cash a fill moves, in micros: a buy pays ``price x count``, a sell receives it; fees go out."""
-    notional = price * count
-    return (-notional if action is Action.BUY else notional) - fee
+def _contract_value(position_sign: int, yes_price: int) -> int:
+    """What one contract on that side is worth at a YES price: YES the price, NO one minus it."""
+    return yes_price if position_sign > 0 else PRICE_SCALE - yes_price
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,8 @@ class MarketPosition:
     cost: int = 0
     realized: int = 0
     fees: int = 0
+    #: Cash this market moved (micros): fills, netting, fees and settlement.
+    cash: int = 0
     fills: int = 0
     #: The YES settlement value (price units) once the market settled, else None.
     settled_value: int | None = None
@@ -46,24 +51,31 @@ class MarketPosition:
     def fill(self, side: Side, action: Action, price: int, count: int, fee: int) -> MarketPosition:
         delta, yes_price = yes_terms(side, action, price, count)
         position, cost, realized = self.position, self.cost, self.realized
+        cash = self.cash - fee
         if position != 0 and (delta > 0) != (position > 0):
             # Reduce (and maybe flip) the open position at average cost.
             closing = min(abs(delta), abs(position))
             closed_cost = _proportion(cost, closing, abs(position))
             signed_closing = closing if position > 0 else -closing
             realized += signed_closing * yes_price - closed_cost
+            cash += closing * _contract_value(position, yes_price)
             cost -= closed_cost
             position -= signed_closing
             delta += signed_closing
+        if delta:
+            cash -= abs(delta) * _contract_value(delta, yes_price)
         position += delta
         cost += delta * yes_price
         return replace(self, position=position, cost=cost, realized=realized,
-                       fees=self.fees + fee, fills=self.fills + 1)
+                       fees=self.fees + fee, cash=cash, fills=self.fills + 1)
 
     def settle(self, settlement_value: int) -> MarketPosition:
         """Close everything at the YES settlement value (10,000 = YES won, 0 = NO won)."""
         realized = self.realized + self.position * settlement_value - self.cost
-        return replace(self, position=0, cost=0, realized=realized,
+        cash = self.cash
+        if self.position:
+            cash += abs(self.position) * _contract_value(self.position, settlement_value)
+        return replace(self, position=0, cost=0, realized=realized, cash=cash,
                        settled_value=settlement_value)
 
     def unrealized(self, mark: int | None) -> int:

@@ -174,7 +174,8 @@ def _check_reachable(conninfo: str, url: PostgresUrl) -> None:
         with psycopg.connect(conninfo):
             pass
     except psycopg.OperationalError as e:
-        reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        reason = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
+        reason = reason or type(e).__name__
         if url.password:
             reason = reason.replace(url.password, "***")
         raise StoreUnavailable(f"cannot reach PostgreSQL at {url.redacted()}: {reason}") from None

@@ -14,8 +14,7 @@ from typing import ClassVar
 
 from domain.book import mark_price
 from domain.events import Event, MarketSettled, MarketSnapshotted, OrderFilled
-from domain.money import PRICE_SCALE
-from domain.positions import MarketPosition, cash_flow
+from domain.positions import MarketPosition
 from eventstore.backend import ReadModelTx
 from projections.base import Projection, upsert
 from projections.timefmt import to_text
@@ -51,7 +50,6 @@ class PortfolioProjection(Projection):
         super().__init__(prefix)
         self.marks: dict[str, tuple[int | None, str]] = {}
         self.positions: dict[str, MarketPosition] = {}
-        self.cash: dict[str, int] = {}
         self.updated: dict[str, str] = {}
         self.fill_ids: set[str] = set()
         self._new_fills: list[tuple[object, ...]] = []
@@ -65,8 +63,7 @@ class PortfolioProjection(Projection):
              updated_at) in tx.execute(f"SELECT * FROM {self.table('positions')}"):
             self.positions[ticker] = MarketPosition(
                 ticker=ticker, city=city, position=position, cost=cost, realized=realized,
-                fees=fees, fills=fills, settled_value=settled)
-            self.cash[ticker] = cash
+                fees=fees, cash=cash, fills=fills, settled_value=settled)
             self.updated[ticker] = updated_at
         self.fill_ids = {r[0] for r in tx.execute(f"SELECT fill_id FROM {self.table('fills')}")}
 
@@ -86,7 +83,6 @@ class PortfolioProjection(Projection):
         elif isinstance(event, MarketSettled):
             held = self.positions.get(event.ticker)
             if held is not None and held.settled_value is None:
-                self.cash[event.ticker] += _settlement_cash(held.position, event.settlement_value)
                 self.positions[event.ticker] = held.settle(event.settlement_value)
                 self.updated[event.ticker] = to_text(event.recorded_at)
                 self._dirty_positions.add(event.ticker)
@@ -99,8 +95,6 @@ class PortfolioProjection(Projection):
         held = self.positions.get(fill.ticker) or MarketPosition(ticker=fill.ticker, city=city)
         held = held.fill(fill.side, fill.action, fill.price, fill.count, fill.fee)
         self.positions[fill.ticker] = held
-        self.cash[fill.ticker] = self.cash.get(fill.ticker, 0) + cash_flow(
-            fill.action, fill.price, fill.count, fill.fee)
         stamp = to_text(fill.venue_time or fill.recorded_at)
         self.updated[fill.ticker] = to_text(fill.recorded_at)
         self._dirty_positions.add(fill.ticker)
@@ -134,7 +128,7 @@ class PortfolioProjection(Projection):
 
     def _position_row(self, ticker: str) -> tuple[object, ...]:
         p = self.positions[ticker]
-        return (ticker, p.city, p.position, p.cost, p.realized, p.fees, p.fills, self.cash[ticker],
+        return (ticker, p.city, p.position, p.cost, p.realized, p.fees, p.fills, p.cash,
                 p.settled_value, self.unrealized(ticker), self.updated[ticker])
 
     def _pnl_rows(self) -> list[tuple[object, ...]]:
@@ -148,14 +142,8 @@ class PortfolioProjection(Projection):
                 t[0] += p.realized
                 t[1] += self.unrealized(ticker)
                 t[2] += p.fees
-                t[3] += self.cash[ticker]
+                t[3] += p.cash
                 t[4] += abs(p.position)
                 t[5] += p.fills
         return [(scope, *values, latest[scope]) for scope, values in sorted(totals.items())]
 
-
-def _settlement_cash(position: int, settlement_value: int) -> int:
-    """What settlement pays, in micros: YES holders get the value, NO holders 1 minus it."""
-    if position >= 0:
-        return position * settlement_value
-    return -position * (PRICE_SCALE - settlement_value)

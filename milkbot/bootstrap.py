@@ -1,0 +1,40 @@
+"""The one place that wires Milkbot together from settings: the ledger and its projections.
+
+Nothing happens at import time anywhere in Milkbot; the command handler, the replay commands, the
+API and the tests all start here (tests pass their own settings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eventstore import Ledger, open_ledger
+from milkbot.settings import Settings
+from projections.base import Projection
+from projections.registry import all_projections
+from projections.runner import ProjectionRunner
+
+
+@dataclass
+class Milkbot:
+    settings: Settings
+    ledger: Ledger
+    projections: list[Projection]
+
+    def runner(self, batch_size: int = 5_000) -> ProjectionRunner:
+        return ProjectionRunner(self.ledger, self.projections, batch_size=batch_size)
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    def __enter__(self) -> Milkbot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def bootstrap(settings: Settings) -> Milkbot:
+    ledger = open_ledger(settings.database_url)
+    return Milkbot(settings=settings, ledger=ledger,
+                   projections=all_projections(settings.public_delay_minutes))

@@ -1,0 +1,141 @@
+"""The ``milkbot`` command. Errors a user can cause end in one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from eventstore.errors import EventStoreError
+from milkbot.bootstrap import Milkbot, bootstrap
+from milkbot.settings import SettingsError, load_settings
+from projections.registry import projection_factories
+from projections.runner import ProjectionConflict
+
+EXIT_MISMATCH = 1
+EXIT_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="milkbot",
+                                     description="Milkbot: a trader for Kalshi weather markets")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="run everything locally on an accelerated clock")
+    demo.add_argument("--speed", type=float, default=3600.0,
+                      help="simulated seconds per real second (default 3600)")
+    demo.add_argument("--days", type=float, default=None,
+                      help="stop after this many simulated days (default: until Ctrl-C)")
+
+    status = commands.add_parser("status", help="positions, P&L and projection freshness")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+
+    replay = commands.add_parser("replay", help="audit the ledger")
+    replay_commands = replay.add_subparsers(dest="replay_command", required=True,
+                                            metavar="SUBCOMMAND")
+    replay_commands.add_parser("verify", help="check every recorded event and stream")
+    rebuild = replay_commands.add_parser(
+        "rebuild", help="rebuild projections from event 1 and compare with the live ones")
+    rebuild.add_argument("name", nargs="?", choices=sorted(projection_factories()),
+                         help="one projection (default: all)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(stderr=True)
+    try:
+        settings = load_settings()
+        if args.command == "demo":
+            from milkbot.demo import run_demo
+
+            return run_demo(settings, speed=args.speed, days=args.days, console=console)
+        with bootstrap(settings) as app:
+            if args.command == "status":
+                return _status(app, as_json=args.json)
+            if args.command == "replay" and args.replay_command == "verify":
+                return _verify(app, console)
+            if args.command == "replay" and args.replay_command == "rebuild":
+                return _rebuild(app, args.name, console)
+    except (SettingsError, EventStoreError, ProjectionConflict) as e:
+        console.print(f"[bold red]milkbot: {e}[/]", highlight=False, soft_wrap=True)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+def _status(app: Milkbot, *, as_json: bool) -> int:
+    from milkbot.status import read_status
+
+    status = read_status(app)
+    if as_json:
+        sys.stdout.write(orjson.dumps(status, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    out = Console()
+    out.print(f"ledger {status['ledger']}: {status['events']} events, "
+              f"clock {status['ledger_clock'] or '-'}")
+    for name, info in status["projections"].items():
+        out.print(f"  projection {name}: position {info['position']} ({info['behind']} behind)")
+    table = Table("ticker", "city", "position", "realized $", "unrealized $", "fees $")
+    for p in status["positions"]:
+        table.add_row(p["ticker"], p["city"], str(p["position"]), p["realized"],
+                      p["unrealized"], p["fees"])
+    out.print(table)
+    for scope, pnl in status["pnl"].items():
+        out.print(f"  {scope}: realized {pnl['realized']} unrealized {pnl['unrealized']} "
+                  f"fees {pnl['fees']}")
+    return 0
+
+
+def _verify(app: Milkbot, console: Console) -> int:
+    from replay.verify import verify_ledger
+
+    total = app.ledger.store.max_position()
+    with Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("verify", total=total)
+        report = verify_ledger(app.ledger, lambda n: progress.advance(task, n))
+    if report.ok:
+        Console().print(f"ledger ok: {report.events} events verified "
+                        f"(last position {report.last_position})")
+        return 0
+    for problem in report.problems:
+        console.print(f"[red]{problem}[/]", highlight=False)
+    console.print(f"[bold red]ledger verification failed after {report.events} good events[/]")
+    return EXIT_MISMATCH
+
+
+def _rebuild(app: Milkbot, name: str | None, console: Console) -> int:
+    from replay.rebuild import rebuild_and_compare
+
+    factories = projection_factories(app.settings.public_delay_minutes)
+    names = [name] if name else sorted(factories)
+    failed = False
+    out = Console()
+    for projection_name in names:
+        result = rebuild_and_compare(app.ledger, factories[projection_name])
+        if result.matches:
+            out.print(f"{projection_name}: rebuilt from {result.events} events up to position "
+                      f"{result.position}: identical")
+            continue
+        failed = True
+        console.print(f"[bold red]{projection_name}: rebuilt rows differ from the live ones "
+                      f"at position {result.position}[/]")
+        for table, (live_only, rebuilt_only) in result.differences.items():
+            console.print(f"  table {table}: {len(live_only)} rows only live, "
+                          f"{len(rebuilt_only)} only rebuilt")
+            for row in live_only[:5]:
+                console.print(f"    live:    {row}", highlight=False)
+            for row in rebuilt_only[:5]:
+                console.print(f"    rebuilt: {row}", highlight=False)
+    return EXIT_MISMATCH if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,105 @@
+"""The ``milkbot`` command on a real ledger: status, replay verify, replay rebuild, and bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import orjson
+import pytest
+
+from eventstore import open_ledger
+from milkbot.cli import main
+from projections.registry import all_projections
+from projections.runner import ProjectionRunner
+from tests.builders import a_market_snapshot, an_order_filled, at, every_event_type
+
+
+@pytest.fixture
+def recorded(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("MILKBOT_DATABASE_URL", database_url)
+    with open_ledger(database_url) as ledger:
+        ledger.store.append(every_event_type())
+        ledger.store.append([an_order_filled("f-no", side="no", price=2500, count=250,
+                                             recorded_at=at(5))])
+        ledger.store.append([a_market_snapshot(version=2, recorded_at=at(90))])
+        ProjectionRunner(ledger, all_projections()).catch_up()
+    return database_url
+
+
+def test_status_json_lists_signed_positions(recorded: str, capsys: pytest.CaptureFixture) -> None:
+    # The YES position was settled; 2.5 NO contracts bought after it show as -2.5.
+    assert main(["status", "--json"]) == 0
+
+    status = orjson.loads(capsys.readouterr().out)
+    assert status["positions"] == [
+        {**status["positions"][0], "ticker": "KXHIGHNY-26AUG28-B81.5", "position": -2.5}]
+    assert status["projections"]["portfolio"]["behind"] == 0
+    assert status["ledger_clock"].startswith("2026-08-28T15:30:00")
+
+
+def test_replay_verify_passes_on_a_sound_ledger(recorded: str,
+                                                capsys: pytest.CaptureFixture) -> None:
+    assert main(["replay", "verify"]) == 0
+    assert "10 events verified" in capsys.readouterr().out
+
+
+def test_replay_verify_names_the_first_corrupt_position(recorded: str,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    with open_ledger(recorded) as ledger, ledger.backend.transaction() as tx:
+        tx.execute("UPDATE stored_events SET state = ? WHERE originator_id = ?",
+                   (b"{}", "fill:f-no"))
+
+    assert main(["replay", "verify"]) == 1
+    err = capsys.readouterr().err
+    assert "position 9" in err and "OrderFilled.v1" in err
+
+
+def test_replay_verify_finds_a_gap_in_a_stream(recorded: str,
+                                               capsys: pytest.CaptureFixture) -> None:
+    with open_ledger(recorded) as ledger, ledger.backend.transaction() as tx:
+        tx.execute("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = 1",
+                   ("market:KXHIGHNY-26AUG28",))
+
+    assert main(["replay", "verify"]) == 1
+    assert "market:KXHIGHNY-26AUG28" in capsys.readouterr().err
+
+
+def test_replay_rebuild_compares_every_projection(recorded: str,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    assert main(["replay", "rebuild"]) == 0
+    assert capsys.readouterr().out.count("identical") == 2
+
+    with open_ledger(recorded) as ledger, ledger.backend.transaction() as tx:
+        tx.execute("UPDATE proj_positions SET position = position + 100")
+    assert main(["replay", "rebuild", "portfolio"]) == 1
+    assert "table positions" in capsys.readouterr().err
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "milkbot.cli", *args], capture_output=True,
+                          text=True, env={"PATH": "/usr/bin:/bin", **env}, timeout=60)
+
+
+def test_a_database_that_is_down_is_one_clear_line_without_the_password() -> None:
+    result = run_cli("status", env={"MILKBOT_DATABASE_URL":
+                                    "postgresql://trader:hunter2secret@127.0.0.1:1/milkbot"})
+
+    assert result.returncode == 2
+    assert "cannot reach PostgreSQL" in result.stderr
+    assert "hunter2secret" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("MILKBOT_DATABASE_URL", "mysql://x/y", "MILKBOT_DATABASE_URL"),
+    ("MILKBOT_DATABASE_URL", "sqlite://relative", "MILKBOT_DATABASE_URL"),
+    ("MILKBOT_PUBLIC_DELAY_MINUTES", "30", "MILKBOT_PUBLIC_DELAY_MINUTES"),
+    ("MILKBOT_PUBLIC_DELAY_MINUTES", "soon", "MILKBOT_PUBLIC_DELAY_MINUTES"),
+])
+def test_bad_settings_name_the_variable(variable: str, value: str, message: str) -> None:
+    result = run_cli("status", env={variable: value})
+
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,179 @@
+"""Projections follow the log, survive restarts and crashes, and rebuild to the same rows."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from domain.events import Action, Side
+from eventstore import Ledger
+from projections.portfolio import PortfolioProjection
+from projections.public_feed import DelayTooShort, PublicTradeFeed
+from projections.registry import all_projections, projection_factories
+from projections.runner import ProjectionConflict, ProjectionRunner
+from replay.rebuild import rebuild_and_compare
+from tests.builders import (
+    a_market_snapshot,
+    a_settlement,
+    an_order_filled,
+    at,
+)
+
+
+def trading_day() -> list[list]:
+    """Commands of a small day: a snapshot, buys of YES and NO, a sale, marks, a settlement."""
+    ticker = "KXHIGHNY-26AUG28-B81.5"
+    return [
+        [a_market_snapshot(version=1, recorded_at=at(0))],
+        [an_order_filled("f-1", ticker=ticker, price=4300, count=1000, recorded_at=at(1))],
+        [an_order_filled("f-2", ticker=ticker, side=Side.NO, price=5500, count=250,
+                         recorded_at=at(20))],
+        [a_market_snapshot(version=2, recorded_at=at(30), best_yes_bid=5000, best_no_bid=4800)],
+        [an_order_filled("f-3", ticker=ticker, action=Action.SELL, price=5100, count=150,
+                         recorded_at=at(45))],
+        [an_order_filled("f-4", ticker="KXHIGHNY-26AUG28-T86", side=Side.NO, price=9000,
+                         count=2000, city="NYC", recorded_at=at(50))],
+        [a_market_snapshot(version=3, recorded_at=at(70))],
+        [a_settlement(ticker, result="yes", recorded_at=at(600))],
+    ]
+
+
+def rows(ledger: Ledger, runner: ProjectionRunner) -> dict:
+    with ledger.backend.transaction() as tx:
+        return {p.name: p.rows(tx) for p in runner.projections}
+
+
+def test_positions_and_pnl_follow_fills_and_settlement(ledger: Ledger) -> None:
+    for command in trading_day():
+        ledger.store.append(command)
+    runner = ProjectionRunner(ledger, [PortfolioProjection()])
+    runner.catch_up()
+
+    with ledger.backend.transaction() as tx:
+        positions = {r[0]: r for r in tx.execute(
+            "SELECT ticker, position, realized, fees, settled_value, cash FROM proj_positions")}
+        portfolio = tx.execute("SELECT realized, fees, cash, open_contracts FROM proj_pnl "
+                               "WHERE scope = 'portfolio'")[0]
+    settled = positions["KXHIGHNY-26AUG28-B81.5"]
+    # 10 YES bought at 0.43, 2.5 NO bought at 0.55 (netted: YES sold at 0.45), 1.5 YES sold at
+    # 0.51, then YES won. Realized: 2.5 x 0.02 + 1.5 x 0.08 + 6 x 0.57 = 3.59 dollars.
+    assert settled[1:3] == (0, 3_590_000)
+    assert settled[4] == 10_000
+    # Without netting the same money moves: 8.5 YES and 2.5 NO held to a YES settlement.
+    gross_cash = -4300 * 1000 - 5500 * 250 + 5100 * 150 + 850 * 10_000
+    assert settled[2] - settled[3] == gross_cash - settled[3] == settled[5]
+    assert positions["KXHIGHNY-26AUG28-T86"][1] == -2000
+    assert portfolio[3] == 2000
+
+
+def test_a_restarted_runner_resumes_and_matches_a_rebuild(ledger: Ledger) -> None:
+    day = trading_day()
+    first = ProjectionRunner(ledger, all_projections(), batch_size=2)
+    for command in day[:4]:
+        ledger.store.append(command)
+    first.catch_up()
+
+    second = ProjectionRunner(ledger, all_projections(), batch_size=3)
+    for command in day[4:]:
+        ledger.store.append(command)
+    second.catch_up()
+
+    rebuilt = ProjectionRunner(ledger, all_projections(prefix="fresh_"), batch_size=1000)
+    rebuilt.catch_up()
+    assert rows(ledger, second) == rows(ledger, rebuilt)
+    assert second.position == ledger.store.max_position()
+
+
+def test_a_crash_mid_batch_applies_nothing_and_the_retry_applies_once(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for command in trading_day():
+        ledger.store.append(command)
+    crashing = PortfolioProjection()
+
+    def crash(tx):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(crashing, "flush", crash)
+    with pytest.raises(RuntimeError):
+        ProjectionRunner(ledger, [crashing]).catch_up()
+
+    restarted = ProjectionRunner(ledger, [PortfolioProjection()])
+    restarted.catch_up()
+    reference = ProjectionRunner(ledger, [PortfolioProjection(prefix="ref_")])
+    reference.catch_up()
+    assert rows(ledger, restarted)["portfolio"] == rows(ledger, reference)["portfolio"]
+
+
+def test_two_runners_on_one_projection_cannot_both_apply_a_batch(ledger: Ledger) -> None:
+    ledger.store.append(trading_day()[0])
+    one = ProjectionRunner(ledger, [PortfolioProjection()])
+    two = ProjectionRunner(ledger, [PortfolioProjection()])
+    one.start()
+    two.start()
+    one.catch_up()
+
+    with pytest.raises(ProjectionConflict):
+        two.catch_up()
+
+
+def test_a_live_follower_keeps_up_within_a_second(ledger: Ledger) -> None:
+    runner = ProjectionRunner(ledger, all_projections())
+    stop = threading.Event()
+    follower = threading.Thread(target=runner.follow, args=(stop,), daemon=True)
+    follower.start()
+    try:
+        for command in trading_day():
+            position = ledger.store.append(command).positions[-1]
+            written = time.monotonic()
+            while runner.position < position:
+                assert time.monotonic() - written < 1.0, "the projection fell behind"
+                ledger.backend.wait_for_append(0.01)
+    finally:
+        stop.set()
+        follower.join(timeout=10)
+    assert not follower.is_alive()
+
+
+def test_the_public_feed_holds_a_trade_until_it_is_an_hour_old(ledger: Ledger) -> None:
+    runner = ProjectionRunner(ledger, [PublicTradeFeed(60)])
+
+    def public() -> list[str]:
+        with ledger.backend.transaction() as tx:
+            return [r[0] for r in tx.execute("SELECT fill_id FROM proj_public_trades")]
+
+    ledger.store.append([an_order_filled("f-1", recorded_at=at(0))])
+    ledger.store.append([a_market_snapshot(version=1, recorded_at=at(59.99))])
+    runner.catch_up()
+    assert public() == []
+
+    ledger.store.append([a_market_snapshot(version=2, recorded_at=at(60))])
+    runner.catch_up()
+    assert public() == ["f-1"]
+
+
+def test_a_public_delay_below_an_hour_is_refused() -> None:
+    with pytest.raises(DelayTooShort, match="MILKBOT_PUBLIC_DELAY_MINUTES=59"):
+        PublicTradeFeed(59)
+
+
+@pytest.mark.parametrize("name", sorted(projection_factories()))
+def test_rebuild_finds_identical_rows_and_then_a_tampered_row(ledger: Ledger, name: str) -> None:
+    for command in trading_day():
+        ledger.store.append(command)
+    ProjectionRunner(ledger, all_projections()).catch_up()
+    build = projection_factories()[name]
+
+    assert rebuild_and_compare(ledger, build).matches
+
+    table = next(iter(build("proj_").tables))
+    with ledger.backend.transaction() as tx:
+        tx.execute(f"DELETE FROM proj_{table} WHERE rowid IN (SELECT rowid FROM proj_{table} "
+                   "LIMIT 1)" if ledger.store.backend_name == "sqlite" else
+                   f"DELETE FROM proj_{table} WHERE ctid IN (SELECT ctid FROM proj_{table} "
+                   "LIMIT 1)")
+    result = rebuild_and_compare(ledger, build)
+    assert not result.matches
+    assert table in result.differences

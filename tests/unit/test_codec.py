@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from domain.events import Event, OrderFilled
+from eventstore.codec import decode, encode, split_topic
+from eventstore.errors import CorruptEvent
+from tests.builders import an_order_filled, every_event_type
+
+
+@pytest.mark.parametrize("event", every_event_type(), ids=lambda e: e.event_type)
+def test_every_event_round_trips_byte_for_byte(event: Event) -> None:
+    data = encode(event)
+    again = decode(event.topic(), data)
+    assert again == event
+    assert encode(again) == data
+
+
+def test_topics_carry_the_schema_version() -> None:
+    assert OrderFilled.topic() == "OrderFilled.v1"
+    assert split_topic("OrderFilled.v12") == ("OrderFilled", 12)
+    with pytest.raises(CorruptEvent, match="ClassName.vN"):
+        decode("OrderFilled", b"{}")
+
+
+def test_a_newer_schema_than_the_code_knows_is_corrupt_not_guessed() -> None:
+    with pytest.raises(CorruptEvent, match="newer"):
+        decode("OrderFilled.v9", encode(an_order_filled("f")))
+
+
+def test_events_are_frozen_and_refuse_float_money() -> None:
+    fill = an_order_filled("f")
+    with pytest.raises(ValidationError):
+        OrderFilled.model_validate({**fill.model_dump(), "price": 4300.0})
+    with pytest.raises(ValidationError):
+        fill.price = 1  # type: ignore[misc]
+
+
+def test_corrupt_payloads_do_not_echo_their_values() -> None:
+    data = encode(an_order_filled("f")).replace(b'"ticker":"', b'"ticker":123,"x":"secretvalue')
+    with pytest.raises(CorruptEvent) as caught:
+        decode("OrderFilled.v1", data)
+    assert "secretvalue" not in str(caught.value)
