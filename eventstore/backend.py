@@ -8,7 +8,7 @@ library's recorder does not offer fast enough, plus the read-model transactions 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from eventsourcing.persistence import StoredEvent
@@ -58,3 +58,21 @@ class Backend(Protocol):
 def iter_chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
+
+
+@contextmanager
+def unavailable_on_operational_errors(where: str) -> Iterator[None]:
+    """Translate a lost or refused database connection into ``StoreUnavailable`` at the boundary."""
+    import sqlite3
+
+    import psycopg
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    from eventstore.errors import StoreUnavailable
+
+    try:
+        yield
+    except (OperationalError, InterfaceError, sqlite3.OperationalError,
+            psycopg.OperationalError) as e:
+        raise StoreUnavailable(f"the ledger database failed during {where}: "
+                               f"{' '.join(str(e).split())}") from e

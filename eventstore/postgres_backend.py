@@ -19,7 +19,7 @@ from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.rows import tuple_row
 
-from eventstore.backend import Row
+from eventstore.backend import Row, unavailable_on_operational_errors
 from eventstore.errors import StoreUnavailable
 from eventstore.store import StoredRecord
 from eventstore.url import PostgresUrl
@@ -154,9 +154,9 @@ class PostgresBackend:
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresReadModelTx]:
-        with self._datastore.get_connection() as conn, conn.transaction(), conn.cursor(
-            row_factory=tuple_row
-        ) as cur:
+        with unavailable_on_operational_errors("a read-model transaction"), \
+                self._datastore.get_connection() as conn, conn.transaction(), \
+                conn.cursor(row_factory=tuple_row) as cur:
             yield PostgresReadModelTx(cur)
 
     def close(self) -> None:

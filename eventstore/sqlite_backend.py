@@ -17,7 +17,7 @@ from typing import Any
 from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
-from eventstore.backend import Row
+from eventstore.backend import Row, unavailable_on_operational_errors
 from eventstore.errors import StoreUnavailable
 from eventstore.store import StoredRecord
 from eventstore.url import SqliteUrl
@@ -119,7 +119,8 @@ class SqliteBackend:
 
     @contextmanager
     def transaction(self) -> Iterator[SqliteReadModelTx]:
-        with self._datastore.get_connection(commit=True) as conn:
+        with unavailable_on_operational_errors("a read-model transaction"), \
+                self._datastore.get_connection(commit=True) as conn:
             cursor = conn.cursor().sqlite_cursor
             # IMMEDIATE takes the write lock now, so a reader-turned-writer never hits BUSY.
             cursor.execute("BEGIN IMMEDIATE")

@@ -15,7 +15,7 @@ import orjson
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from domain.events import Event
-from eventstore.backend import Backend
+from eventstore.backend import Backend, unavailable_on_operational_errors
 from eventstore.codec import decode, encode
 from eventstore.errors import ConcurrencyConflict, CorruptEvent
 
@@ -91,7 +91,8 @@ class EventStore:
         # at least one event or raises, so this ends.
         while pending:
             try:
-                positions = self._backend.insert(pending)
+                with unavailable_on_operational_errors("an append"):
+                    positions = self._backend.insert(pending)
             except IntegrityError:
                 still_pending = self._drop_recorded(events, pending)
                 duplicates += len(pending) - len(still_pending)
@@ -126,7 +127,8 @@ class EventStore:
         topics: Sequence[str] = (),
     ) -> list[StoredRecord]:
         """Raw records with ``after < position [<= stop]``, in global order."""
-        return self._backend.select_records(after, limit, stop, topics)
+        with unavailable_on_operational_errors("a read"):
+            return self._backend.select_records(after, limit, stop, topics)
 
     def read(self, after: int = 0, limit: int = READ_BATCH, *, stop: int | None = None) -> (
         list[RecordedEvent]

@@ -37,6 +37,13 @@ class PostgresServer:
         return f"{base}/{name}"
 
 
+def postgres_missing(reason: str) -> None:
+    """Skip a Postgres test here, but fail it under CI, where a missing Postgres is a defect."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI needs PostgreSQL and it would not start: {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL unavailable: {reason}")
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     configured = os.environ.get("MILKBOT_TEST_DATABASE_URL")
@@ -47,9 +54,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     try:
         server.start()
     except PostgresUnavailable as e:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI needs PostgreSQL and it would not start: {e}", pytrace=False)
-        pytest.skip(f"PostgreSQL unavailable: {e}")
+        postgres_missing(str(e))
     try:
         yield PostgresServer(server.admin_url)
     finally:
