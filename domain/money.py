@@ -29,9 +29,14 @@ MONEY_SCALE = 1_000_000
 CONTRACT_PAYOUT = PRICE_SCALE  # a price of 1.0000 dollars
 ONE_CENT = MONEY_SCALE // 100
 
+#: Bounds far beyond any real book (10 billion contracts, a trillion dollars) that keep every
+#: value, and every price x count, inside the 64-bit integers JSON and Postgres BIGINT hold.
+MAX_COUNT = 10**12
+MAX_MONEY = 10**18
+
 Price = Annotated[int, Field(strict=True, ge=0, le=PRICE_SCALE)]
-Count = Annotated[int, Field(strict=True, ge=0)]
-Money = Annotated[int, Field(strict=True)]
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)]
+Money = Annotated[int, Field(strict=True, ge=-MAX_MONEY, le=MAX_MONEY)]
 
 
 class BadFixedPoint(ValueError):

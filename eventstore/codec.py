@@ -7,6 +7,7 @@ validated. Anything that does not parse is a ``CorruptEvent`` naming its positio
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -27,6 +28,26 @@ def split_topic(topic: str) -> tuple[str, int]:
     if not sep or not name or not version.isdigit():
         raise ValueError(f"topic {topic!r} is not of the form ClassName.vN")
     return name, int(version)
+
+
+_RECORDED_AT = b'"recorded_at":"'
+
+
+def recorded_at_of(topic: str, data: bytes, position: int | None = None) -> datetime:
+    """An event's ``recorded_at`` without decoding the rest of it.
+
+    ``encode`` writes the envelope first, and inside a JSON string a quote is always escaped, so
+    the first ``"recorded_at":"`` is the envelope's field. Anything unexpected takes the slow path.
+    """
+    start = data.find(_RECORDED_AT)
+    if start >= 0:
+        start += len(_RECORDED_AT)
+        end = data.find(b'"', start)
+        try:
+            return datetime.fromisoformat(data[start:end].decode())
+        except ValueError:
+            pass
+    return decode(topic, data, position).recorded_at
 
 
 def decode(topic: str, data: bytes, position: int | None = None) -> Event:

@@ -9,6 +9,7 @@ Tables (prefix ``proj_``):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import ClassVar
 
@@ -48,6 +49,9 @@ class PortfolioProjection(Projection):
 
     def __init__(self, prefix: str = "proj_") -> None:
         super().__init__(prefix)
+        self._clear()
+
+    def _clear(self) -> None:
         self.marks: dict[str, tuple[int | None, str]] = {}
         self.positions: dict[str, MarketPosition] = {}
         self.updated: dict[str, str] = {}
@@ -57,6 +61,7 @@ class PortfolioProjection(Projection):
         self._dirty_positions: set[str] = set()
 
     def load(self, tx: ReadModelTx) -> None:
+        self._clear()
         for ticker, mark, updated_at in tx.execute(f"SELECT * FROM {self.table('marks')}"):
             self.marks[ticker] = (mark, updated_at)
         for (ticker, city, position, cost, realized, fees, fills, cash, settled, _unrealized,
@@ -81,8 +86,11 @@ class PortfolioProjection(Projection):
         elif isinstance(event, OrderFilled):
             self._fill(event)
         elif isinstance(event, MarketSettled):
-            held = self.positions.get(event.ticker)
-            if held is not None and held.settled_value is None:
+            # Kept even before any fill: a fill recorded late (it traded before the close) is
+            # settled on arrival.
+            held = self.positions.get(event.ticker) or MarketPosition(ticker=event.ticker,
+                                                                      city=UNKNOWN_CITY)
+            if held.settled_value is None:
                 self.positions[event.ticker] = held.settle(event.settlement_value)
                 self.updated[event.ticker] = to_text(event.recorded_at)
                 self._dirty_positions.add(event.ticker)
@@ -93,7 +101,11 @@ class PortfolioProjection(Projection):
         self.fill_ids.add(fill.fill_id)
         city = fill.city or UNKNOWN_CITY
         held = self.positions.get(fill.ticker) or MarketPosition(ticker=fill.ticker, city=city)
+        if held.city == UNKNOWN_CITY and city != UNKNOWN_CITY:
+            held = replace(held, city=city)
         held = held.fill(fill.side, fill.action, fill.price, fill.count, fill.fee)
+        if held.settled_value is not None:
+            held = held.settle(held.settled_value)
         self.positions[fill.ticker] = held
         stamp = to_text(fill.venue_time or fill.recorded_at)
         self.updated[fill.ticker] = to_text(fill.recorded_at)
@@ -136,6 +148,8 @@ class PortfolioProjection(Projection):
         totals: dict[str, list[int]] = {}
         latest: dict[str, str] = {}
         for ticker, p in self.positions.items():
+            if p.fills == 0:
+                continue  # a settlement of a market we never traded
             for scope in ("portfolio", f"city:{p.city}"):
                 latest[scope] = max(latest.get(scope, ""), self.updated[ticker])
                 t = totals.setdefault(scope, [0, 0, 0, 0, 0, 0])

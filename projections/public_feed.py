@@ -49,6 +49,9 @@ class PublicTradeFeed(Projection):
     def __init__(self, delay_minutes: int = MINIMUM_DELAY_MINUTES, prefix: str = "proj_") -> None:
         super().__init__(prefix)
         self.delay = timedelta(minutes=check_delay(delay_minutes))
+        self._clear()
+
+    def _clear(self) -> None:
         self.pending: dict[str, Row] = {}
         self.published: set[str] = set()
         self.as_of: str | None = None
@@ -56,6 +59,7 @@ class PublicTradeFeed(Projection):
         self._released: list[Row] = []
 
     def load(self, tx: ReadModelTx) -> None:
+        self._clear()
         self.pending = {r[0]: tuple(r) for r in tx.execute(
             f"SELECT * FROM {self.table('public_pending')}")}
         self.published = {r[0] for r in tx.execute(

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from eventstore.backend import ReadModelTx
-from eventstore.codec import split_topic
+from eventstore.codec import recorded_at_of, split_topic
 from eventstore.ledger import Ledger
+from eventstore.store import StoredRecord
 from projections.base import Projection
 
 TRACKING_TABLE = "milkbot_projection_tracking"
@@ -78,18 +79,33 @@ class ProjectionRunner:
             records = self.ledger.store.read_records(after, self.batch_size, stop=stop)
             if not records:
                 return total
-            for record in records:
-                event = record.decode()
-                if self.ledger_time is None or event.recorded_at > self.ledger_time:
-                    self.ledger_time = event.recorded_at
-                if split_topic(record.topic)[0] not in wanted:
-                    continue
-                for projection in self.projections:
-                    if record.position > self.positions[projection.name] and \
-                            event.event_type in projection.consumes:
-                        projection.apply(event, self.ledger_time)
-            self._commit(records[-1].position)
+            try:
+                self._fold(records, wanted)
+                self._commit(records[-1].position)
+            except BaseException:
+                # The batch is folded in memory but not committed: forget it, so the next call
+                # starts again from what the tables hold.
+                self._started = False
+                raise
             total += len(records)
+
+    def _fold(self, records: Sequence[StoredRecord], wanted: frozenset[str]) -> None:
+        # Only events some projection folds are decoded; the others just move the ledger clock.
+        for record in records:
+            if split_topic(record.topic)[0] in wanted:
+                event = record.decode()
+                recorded_at = event.recorded_at
+            else:
+                event, recorded_at = None, recorded_at_of(record.topic, record.data,
+                                                          record.position)
+            if self.ledger_time is None or recorded_at > self.ledger_time:
+                self.ledger_time = recorded_at
+            if event is None:
+                continue
+            for projection in self.projections:
+                if record.position > self.positions[projection.name] and \
+                        event.event_type in projection.consumes:
+                    projection.apply(event, self.ledger_time)
 
     def _commit(self, last: int) -> None:
         assert self.ledger_time is not None

@@ -60,9 +60,11 @@ class MarketKind(StrEnum):
 
 
 class Record(BaseModel):
-    """A frozen value inside an event (a book level, a forecast period...)."""
+    """A frozen value inside an event (a book level, a forecast period...).
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    NaN and infinities are refused: JSON cannot hold them, so they could never be read back."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Event(Record):
