@@ -59,6 +59,7 @@ class PortfolioProjection(Projection):
         self._new_fills: list[tuple[object, ...]] = []
         self._dirty_marks: set[str] = set()
         self._dirty_positions: set[str] = set()
+        self._pnl_scopes: set[str] = set()
 
     def load(self, tx: ReadModelTx) -> None:
         self._clear()
@@ -71,6 +72,7 @@ class PortfolioProjection(Projection):
                 fees=fees, cash=cash, fills=fills, settled_value=settled)
             self.updated[ticker] = updated_at
         self.fill_ids = {r[0] for r in tx.execute(f"SELECT fill_id FROM {self.table('fills')}")}
+        self._pnl_scopes = {r[0] for r in tx.execute(f"SELECT scope FROM {self.table('pnl')}")}
 
     def apply(self, event: Event, ledger_time: datetime) -> None:
         if isinstance(event, MarketSnapshotted):
@@ -131,9 +133,16 @@ class PortfolioProjection(Projection):
             [self._position_row(t) for t in sorted(self._dirty_positions)],
         )
         if self._dirty_positions or self._new_fills:
+            rows = self._pnl_rows()
+            # A market's city can become known after its first fill; its old scope goes.
+            gone = self._pnl_scopes - {row[0] for row in rows}
+            if gone:
+                tx.executemany(f"DELETE FROM {self.table('pnl')} WHERE scope = ?",
+                               [(scope,) for scope in sorted(gone)])
             upsert(tx, self.table("pnl"),
                    ("scope", "realized", "unrealized", "fees", "cash", "open_contracts", "fills",
-                    "updated_at"), ("scope",), self._pnl_rows())
+                    "updated_at"), ("scope",), rows)
+            self._pnl_scopes = {row[0] for row in rows}
         self._dirty_marks.clear()
         self._dirty_positions.clear()
         self._new_fills.clear()

@@ -20,20 +20,20 @@ def recorded(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("MILKBOT_DATABASE_URL", database_url)
     with open_ledger(database_url) as ledger:
         ledger.store.append(every_event_type())
-        ledger.store.append([an_order_filled("f-no", side="no", price=2500, count=250,
-                                             recorded_at=at(5))])
+        ledger.store.append([an_order_filled("f-no", ticker="KXHIGHNY-26AUG28-B83.5", side="no",
+                                             price=2500, count=250, recorded_at=at(5))])
         ledger.store.append([a_market_snapshot(version=2, recorded_at=at(90))])
         ProjectionRunner(ledger, all_projections()).catch_up()
     return database_url
 
 
 def test_status_json_lists_signed_positions(recorded: str, capsys: pytest.CaptureFixture) -> None:
-    # The YES position was settled; 2.5 NO contracts bought after it show as -2.5.
+    # The YES position was settled; 2.5 NO contracts of another market show as -2.5.
     assert main(["status", "--json"]) == 0
 
     status = orjson.loads(capsys.readouterr().out)
     assert status["positions"] == [
-        {**status["positions"][0], "ticker": "KXHIGHNY-26AUG28-B81.5", "position": -2.5}]
+        {**status["positions"][0], "ticker": "KXHIGHNY-26AUG28-B83.5", "position": -2.5}]
     assert status["projections"]["portfolio"]["behind"] == 0
     assert status["ledger_clock"].startswith("2026-08-28T15:30:00")
 

@@ -460,7 +460,9 @@ class Wallet:
 
     def fill(self, fill: OrderFilled) -> None:
         ticker = fill.ticker
-        self.city.setdefault(ticker, fill.city or UNKNOWN_CITY)
+        # A market's city is the first one a fill names; fills without one leave it unknown.
+        if self.city.get(ticker, UNKNOWN_CITY) == UNKNOWN_CITY:
+            self.city[ticker] = fill.city or UNKNOWN_CITY
         held = self.yes if fill.side is Side.YES else self.no
         sign = 1 if fill.action is Action.BUY else -1
         held[ticker] = held.get(ticker, 0) + sign * fill.count
