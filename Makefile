@@ -35,7 +35,7 @@ bench: dev
 
 lint: dev
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain
+	$(BIN)/mypy domain eventstore projections replay milkbot
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache

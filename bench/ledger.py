@@ -8,7 +8,9 @@ user must be able to CREATE DATABASE), a new database on it that is dropped afte
 
 Phases, on the same ``bench.workload`` traffic:
 
-- append: every decision-sized command through ``EventStore.append`` (encoding included);
+- append: the first half of the decision-sized commands through ``EventStore.append``, one
+  transaction each (encoding included); the second half through ``EventStore.append_many`` in
+  groups of ``GROUP_COMMIT`` commands (group commit: one transaction, one fsync per group);
 - rebuild: ``ProjectionRunner(ledger, all_projections()).catch_up()`` from position zero;
 - read: ``iter_records()`` over the whole log, decoding every record;
 - baselines, same database and run: the same serialized rows (stream, version, topic, state),
@@ -204,12 +206,24 @@ def _closing_sqlite(path: Path) -> Iterator[sqlite3.Connection]:
 # -- the phases --------------------------------------------------------------------------------
 
 
+GROUP_COMMIT = 64
+
+
 def time_appends(ledger: Ledger, batches: Sequence[Sequence[Event]]) -> float:
     """Seconds to append every command, one ``append`` each (the events encoded inside)."""
     with _frozen_heap():
         start = time.perf_counter()
         for batch in batches:
             ledger.store.append(batch)
+        return time.perf_counter() - start
+
+
+def time_group_appends(ledger: Ledger, batches: Sequence[Sequence[Event]]) -> float:
+    """Seconds to append every command in groups of ``GROUP_COMMIT`` via ``append_many``."""
+    with _frozen_heap():
+        start = time.perf_counter()
+        for first in range(0, len(batches), GROUP_COMMIT):
+            ledger.store.append_many(batches[first : first + GROUP_COMMIT])
         return time.perf_counter() - start
 
 
@@ -250,9 +264,13 @@ def run_backend(backend: str, events: int = DEFAULT_EVENTS, seed: int = 0) -> di
     with fresh_database(backend) as database:
         ledger = open_ledger(database.ledger_url)
         try:
-            append_s = time_appends(ledger, batches)
-            _progress(f"{backend}: appended {len(rows)} events in {len(batches)} commands "
-                      f"in {append_s:.2f}s")
+            half = len(batches) // 2
+            single, grouped = batches[:half], batches[half:]
+            append_s = time_appends(ledger, single)
+            group_s = time_group_appends(ledger, grouped)
+            appends = (sum(map(len, single)), append_s, sum(map(len, grouped)), group_s)
+            _progress(f"{backend}: appended {appends[0]} events one command per transaction in "
+                      f"{append_s:.2f}s, {appends[2]} in groups of {GROUP_COMMIT} in {group_s:.2f}s")
             del batches
             rebuilt, rebuild_s = time_rebuild(ledger)
             _progress(f"{backend}: rebuilt projections from {rebuilt} events in {rebuild_s:.2f}s")
@@ -262,13 +280,15 @@ def run_backend(backend: str, events: int = DEFAULT_EVENTS, seed: int = 0) -> di
             ledger.close()
         baselines = database.baselines(rows)
         _progress(f"{backend}: baselines {baselines}")
-    return _figures(backend, rows, append_s, (rebuilt, rebuild_s), (read, read_s), baselines)
+    return _figures(backend, rows, appends, (rebuilt, rebuild_s), (read, read_s), baselines)
 
 
-def _figures(backend: str, rows: Sequence[Row], append_s: float, rebuild: tuple[int, float],
+def _figures(backend: str, rows: Sequence[Row], appends: tuple[int, float, int, float],
+             rebuild: tuple[int, float],
              read: tuple[int, float], baselines: Baselines) -> dict[str, Any]:
     count = len(rows)
-    append = _rate(count, append_s)
+    append = _rate(appends[0], appends[1])
+    grouped = _rate(appends[2], appends[3])
     executemany = _rate(count, baselines.executemany_s)
     ratio = round(append / executemany, 3)
     return {
@@ -276,6 +296,8 @@ def _figures(backend: str, rows: Sequence[Row], append_s: float, rebuild: tuple[
         "backend": backend,
         "events": count,
         "append_events_per_s": append,
+        "group_commit_events_per_s": grouped,
+        "group_commit_size": GROUP_COMMIT,
         "rebuild_events_per_s": _rate(*rebuild),
         "read_events_per_s": _rate(*read),
         "bytes_per_event": round(sum(len(r[3]) for r in rows) / count, 1),
@@ -283,6 +305,7 @@ def _figures(backend: str, rows: Sequence[Row], append_s: float, rebuild: tuple[
         "baseline_copy_rows_per_s": (None if baselines.copy_s is None
                                      else _rate(count, baselines.copy_s)),
         "ratio_vs_executemany": ratio,
+        "group_commit_ratio_vs_executemany": round(grouped / executemany, 3),
         "ratio": ratio,
     }
 

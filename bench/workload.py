@@ -150,6 +150,11 @@ class Day:
         return floor <= high <= floor + 1
 
 
+def synthetic_commands(seed: int = 0, *, start: datetime = START) -> Iterator[list[Event]]:
+    """The simulated bot's commands, in order, forever (``milkbot demo`` paces these)."""
+    return _Workload(seed, start).commands()
+
+
 def decision_batches(n_events: int, seed: int = 0, *,
                      start: datetime = START) -> Iterator[list[Event]]:
     """Commands of exactly ``n_events`` events in all (the last one may be cut short).
@@ -159,7 +164,7 @@ def decision_batches(n_events: int, seed: int = 0, *,
     if n_events < 0:
         raise ValueError("n_events must not be negative")
     remaining = n_events
-    commands = _Workload(seed, start).commands()
+    commands = synthetic_commands(seed, start=start)
     while remaining > 0:
         batch = next(commands)[:remaining]
         remaining -= len(batch)

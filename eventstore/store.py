@@ -77,15 +77,7 @@ class EventStore:
         if not events:
             return Appended(())
         _check_command(events)
-        pending = [
-            StoredEvent(
-                originator_id=e.stream,
-                originator_version=e.version,
-                topic=e.topic(),
-                state=encode(e),
-            )
-            for e in events
-        ]
+        pending = [_stored(e) for e in events]
         duplicates = 0
         # A concurrent writer can take a slot between our look and our retry; each pass removes
         # at least one event or raises, so this ends.
@@ -100,6 +92,30 @@ class EventStore:
                 continue
             return Appended(tuple(positions), duplicates)
         return Appended((), duplicates)
+
+    def append_many(self, commands: Sequence[Sequence[Event]]) -> list[Appended]:
+        """Group commit: record several commands in one transaction (one fsync for them all).
+
+        Each command keeps its meaning: when any of them holds an event already recorded or a
+        taken slot, they are appended one by one instead, each with ``append``'s idempotency and
+        conflict rules.
+        """
+        commands = [command for command in commands if command]
+        for command in commands:
+            _check_command(command)
+        records = [_stored(e) for command in commands for e in command]
+        if not records:
+            return []
+        try:
+            with unavailable_on_operational_errors("an append"):
+                positions = list(self._backend.insert(records))
+        except IntegrityError:
+            return [self.append(command) for command in commands]
+        results, start = [], 0
+        for command in commands:
+            results.append(Appended(tuple(positions[start : start + len(command)])))
+            start += len(command)
+        return results
 
     def _drop_recorded(self, events: Sequence[Event], pending: list[StoredEvent]) -> (
         list[StoredEvent]
@@ -162,6 +178,11 @@ class EventStore:
 
     def close(self) -> None:
         self._backend.close()
+
+
+def _stored(event: Event) -> StoredEvent:
+    return StoredEvent(originator_id=event.stream, originator_version=event.version,
+                       topic=event.topic(), state=encode(event))
 
 
 def _check_command(events: Sequence[Event]) -> None:

@@ -135,14 +135,15 @@ class PortfolioProjection(Projection):
         if self._dirty_positions or self._new_fills:
             rows = self._pnl_rows()
             # A market's city can become known after its first fill; its old scope goes.
-            gone = self._pnl_scopes - {row[0] for row in rows}
+            scopes = {str(row[0]) for row in rows}
+            gone = self._pnl_scopes - scopes
             if gone:
                 tx.executemany(f"DELETE FROM {self.table('pnl')} WHERE scope = ?",
                                [(scope,) for scope in sorted(gone)])
             upsert(tx, self.table("pnl"),
                    ("scope", "realized", "unrealized", "fees", "cash", "open_contracts", "fills",
                     "updated_at"), ("scope",), rows)
-            self._pnl_scopes = {row[0] for row in rows}
+            self._pnl_scopes = scopes
         self._dirty_marks.clear()
         self._dirty_positions.clear()
         self._new_fills.clear()

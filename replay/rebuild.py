@@ -12,8 +12,13 @@ from dataclasses import dataclass, field
 from eventstore.backend import Row
 from eventstore.ledger import Ledger
 from projections.base import Projection
-from projections.runner import TRACKING_TABLE, ProjectionRunner, ensure_tracking_table, \
-    read_position, tracking_key
+from projections.runner import (
+    TRACKING_TABLE,
+    ProjectionRunner,
+    ensure_tracking_table,
+    read_position,
+    tracking_key,
+)
 
 SCRATCH_PREFIX = "rebuild_"
 

@@ -216,3 +216,28 @@ def test_old_schema_versions_are_upcast_on_read(ledger: Ledger) -> None:
     assert isinstance(recorded.event, Renamed)
     assert recorded.event.new_name == "kept"
     assert recorded.event.event_id == deterministic_id("test", "renamed:1", 1, None)
+
+
+def test_a_group_commit_records_each_command_as_append_would(ledger: Ledger) -> None:
+    first, second = [an_order_submitted("g-1")], [an_order_submitted("g-2"),
+                                                   an_order_accepted("g-2")]
+
+    results = ledger.store.append_many([first, [], second])
+
+    assert [len(r.positions) for r in results] == [1, 2]
+    assert [r.event for r in ledger.store.read()] == [*first, *second]
+
+
+def test_a_group_commit_with_a_retried_command_falls_back_to_one_by_one(ledger: Ledger) -> None:
+    ledger.store.append([an_order_submitted("g-1")])
+    rival = OrderAccepted(**envelope("order:g-1", 1, key="rival"), client_order_id="g-1",
+                          venue_order_id="x")
+
+    retried, fresh = ledger.store.append_many([[an_order_submitted("g-1")],
+                                               [an_order_submitted("g-3")]])
+    assert retried.already_recorded
+    assert len(fresh.positions) == 1
+
+    with pytest.raises(ConcurrencyConflict):
+        ledger.store.append_many([[rival]])
+    assert ledger.store.stream_version("order:g-1") == 1

@@ -20,7 +20,7 @@ def test_every_event_round_trips_byte_for_byte(event: Event) -> None:
 def test_topics_carry_the_schema_version() -> None:
     assert OrderFilled.topic() == "OrderFilled.v1"
     assert split_topic("OrderFilled.v12") == ("OrderFilled", 12)
-    with pytest.raises(CorruptEvent, match="ClassName.vN"):
+    with pytest.raises(CorruptEvent, match=r"ClassName\.vN"):
         decode("OrderFilled", b"{}")
 
 
