@@ -26,6 +26,13 @@ class ReadModelTx(Protocol):
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                    conflict_key: Sequence[str] = ()) -> None:
+        """Insert many rows the fastest way the backend has; with ``conflict_key``, rows whose
+        key exists replace the other columns (an upsert)."""
+
+    def delete_keys(self, table: str, column: str, keys: Sequence[Any]) -> None: ...
+
 
 class Backend(Protocol):
     name: str
@@ -53,6 +60,11 @@ class Backend(Protocol):
         Backends without notifications return False after the timeout (callers then poll)."""
 
     def close(self) -> None: ...
+
+
+def upsert_clause(columns: Sequence[str], key: Sequence[str]) -> str:
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    return f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
 
 
 def iter_chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -21,7 +21,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from eventstore.backend import Row, unavailable_on_operational_errors
+from eventstore.backend import Row, unavailable_on_operational_errors, upsert_clause
 from eventstore.errors import StoreUnavailable
 from eventstore.store import StoredRecord
 from eventstore.url import PostgresUrl
@@ -82,6 +82,27 @@ class PostgresReadModelTx:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self._cursor.executemany(_pg(sql), rows)
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                    conflict_key: Sequence[str] = ()) -> None:
+        # COPY streams the rows in one go; an upsert stages them in a temporary copy of the
+        # table (emptied at commit) and merges with one INSERT ... ON CONFLICT.
+        names = ", ".join(columns)
+        target = table
+        if conflict_key:
+            target = f"milkbot_stage_{table}"
+            self._cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {target} "
+                                 f"(LIKE {table}) ON COMMIT DELETE ROWS")
+        with self._cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        if conflict_key:
+            self._cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {target} "
+                                 f"{upsert_clause(columns, conflict_key)}")
+            self._cursor.execute(f"TRUNCATE {target}")
+
+    def delete_keys(self, table: str, column: str, keys: Sequence[Any]) -> None:
+        self._cursor.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s)", (list(keys),))
 
 
 def _pg(sql: str) -> str:

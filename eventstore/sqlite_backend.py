@@ -17,7 +17,7 @@ from typing import Any
 from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
-from eventstore.backend import Row, unavailable_on_operational_errors
+from eventstore.backend import Row, unavailable_on_operational_errors, upsert_clause
 from eventstore.errors import StoreUnavailable
 from eventstore.store import StoredRecord
 from eventstore.url import SqliteUrl
@@ -36,6 +36,17 @@ class SqliteReadModelTx:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self._cursor.executemany(sql, rows)
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                    conflict_key: Sequence[str] = ()) -> None:
+        # In-process, executemany is already the fast path.
+        conflict = upsert_clause(columns, conflict_key) if conflict_key else ""
+        self._cursor.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))}) {conflict}", rows)
+
+    def delete_keys(self, table: str, column: str, keys: Sequence[Any]) -> None:
+        self._cursor.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(k,) for k in keys])
 
 
 class SqliteBackend:

@@ -62,11 +62,16 @@ class Projection(ABC):
 
 def upsert(tx: ReadModelTx, table: str, columns: Sequence[str], key: Sequence[str],
            rows: Sequence[Sequence[Any]]) -> None:
-    if not rows:
-        return
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
-    tx.executemany(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}",
-        rows,
-    )
+    if rows:
+        tx.insert_rows(table, columns, rows, conflict_key=key)
+
+
+def insert_rows(tx: ReadModelTx, table: str, columns: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> None:
+    if rows:
+        tx.insert_rows(table, columns, rows)
+
+
+def delete_keys(tx: ReadModelTx, table: str, column: str, keys: Sequence[Any]) -> None:
+    if keys:
+        tx.delete_keys(table, column, keys)

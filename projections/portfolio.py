@@ -17,10 +17,12 @@ from domain.book import mark_price
 from domain.events import Event, MarketSettled, MarketSnapshotted, OrderFilled
 from domain.positions import MarketPosition
 from eventstore.backend import ReadModelTx
-from projections.base import Projection, upsert
+from projections.base import Projection, delete_keys, insert_rows, upsert
 from projections.timefmt import to_text
 
 UNKNOWN_CITY = "?"
+FILL_COLUMNS = ("fill_id", "ts", "city", "ticker", "side", "action", "price", "count", "fee",
+                "is_taker", "client_order_id", "position")
 
 
 class PortfolioProjection(Projection):
@@ -124,8 +126,7 @@ class PortfolioProjection(Projection):
         upsert(tx, self.table("marks"), ("ticker", "mark", "updated_at"), ("ticker",),
                [(t, *self.marks[t]) for t in sorted(self._dirty_marks)])
         if self._new_fills:
-            tx.executemany(f"INSERT INTO {self.table('fills')} VALUES "
-                           f"({', '.join('?' * 12)})", self._new_fills)
+            insert_rows(tx, self.table("fills"), FILL_COLUMNS, self._new_fills)
         upsert(
             tx, self.table("positions"),
             ("ticker", "city", "position", "cost", "realized", "fees", "fills", "cash",
@@ -138,8 +139,7 @@ class PortfolioProjection(Projection):
             scopes = {str(row[0]) for row in rows}
             gone = self._pnl_scopes - scopes
             if gone:
-                tx.executemany(f"DELETE FROM {self.table('pnl')} WHERE scope = ?",
-                               [(scope,) for scope in sorted(gone)])
+                delete_keys(tx, self.table("pnl"), "scope", sorted(gone))
             upsert(tx, self.table("pnl"),
                    ("scope", "realized", "unrealized", "fees", "cash", "open_contracts", "fills",
                     "updated_at"), ("scope",), rows)

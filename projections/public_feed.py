@@ -13,11 +13,12 @@ from typing import ClassVar
 
 from domain.events import Event, OrderFilled
 from eventstore.backend import ReadModelTx, Row
-from projections.base import Projection, upsert
+from projections.base import Projection, delete_keys, insert_rows, upsert
 from projections.timefmt import from_text, to_text
 
 MINIMUM_DELAY_MINUTES = 60
-_TRADE_COLUMNS = (
+TRADE_COLUMNS = ("fill_id", "ts", "city", "ticker", "side", "action", "price", "count", "fee")
+_TRADE_TABLE = (
     "fill_id TEXT PRIMARY KEY, ts TEXT NOT NULL, city TEXT NOT NULL, ticker TEXT NOT NULL, "
     "side TEXT NOT NULL, action TEXT NOT NULL, price BIGINT NOT NULL, count BIGINT NOT NULL, "
     "fee BIGINT NOT NULL"
@@ -41,8 +42,8 @@ class PublicTradeFeed(Projection):
     name = "public_feed"
     consumes = frozenset({"OrderFilled"})
     tables: ClassVar[dict[str, str]] = {
-        "public_trades": _TRADE_COLUMNS,
-        "public_pending": _TRADE_COLUMNS,
+        "public_trades": _TRADE_TABLE,
+        "public_pending": _TRADE_TABLE,
         "public_clock": "name TEXT PRIMARY KEY, as_of TEXT NOT NULL",
     }
 
@@ -90,16 +91,13 @@ class PublicTradeFeed(Projection):
         self._released.extend(due)
 
     def flush(self, tx: ReadModelTx) -> None:
-        released_ids = {row[0] for row in self._released}
-        new_pending = [row for row in self._new_pending if row[0] not in released_ids]
-        if new_pending:
-            tx.executemany(f"INSERT INTO {self.table('public_pending')} VALUES "
-                           f"({', '.join('?' * 9)})", new_pending)
-        if self._released:
-            tx.executemany(f"DELETE FROM {self.table('public_pending')} WHERE fill_id = ?",
-                           [(row[0],) for row in self._released])
-            tx.executemany(f"INSERT INTO {self.table('public_trades')} VALUES "
-                           f"({', '.join('?' * 9)})", self._released)
+        released = {row[0] for row in self._released}
+        arrived = {row[0] for row in self._new_pending}
+        # A trade that arrived and came due within this batch goes straight to the public table.
+        insert_rows(tx, self.table("public_pending"), TRADE_COLUMNS,
+                    [row for row in self._new_pending if row[0] not in released])
+        delete_keys(tx, self.table("public_pending"), "fill_id", sorted(released - arrived))
+        insert_rows(tx, self.table("public_trades"), TRADE_COLUMNS, self._released)
         if self.as_of is not None:
             upsert(tx, self.table("public_clock"), ("name", "as_of"), ("name",),
                    [("ledger", self.as_of)])

@@ -249,18 +249,8 @@ class _FailingTx:
             raise StoreUnavailable("the ledger database failed during a read-model transaction")
         return self.tx.execute(sql, params)
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.tx.executemany(sql, rows)
-
-
-BUG_RETRY_AFTER_FAILED_COMMIT = (
-    "BUG (projections/runner.py): when a batch's commit fails (e.g. StoreUnavailable), the "
-    "projections have already folded the batch in memory and flush() has cleared their dirty "
-    "rows. Calling catch_up() again on the same runner re-reads the batch, but the fills are "
-    "deduplicated and the marks unchanged in memory, so nothing is rewritten: the tracking "
-    "position advances over a batch whose rows were never written (silent divergence until a "
-    "rebuild)."
-)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tx, name)
 
 
 @pytest.mark.parametrize("after_failure", [
@@ -569,19 +559,13 @@ def test_cash_plus_positions_is_conserved(trades: list[Command], settlement: lis
             assert fill_count == sum(positions[t].fills for t in tickers)
 
 
-BUG_LATE_FILL = (
-    "BUG (projections/portfolio.py): a fill recorded after its market's settlement (the fill "
-    "poller lagged; the trade itself happened before the close) is added to the settled position "
-    "and never settled: the market shows open contracts forever and its payout is missing from "
-    "realized and cash. A settlement recorded before the market's first fill is dropped outright."
-)
-
-
 @pytest.mark.parametrize("settled_at", [0, 1], ids=["before-any-fill", "between-fills"])
 def test_the_order_a_fill_and_its_settlement_were_recorded_in_does_not_matter(
     settled_at: int,
 ) -> None:
-    # Two YES contracts bought at 0.40 and 0.50 before the close; YES wins: +0.60 and +0.50.
+    # Regression: a fill recorded after its market's settlement (the fill poller lagged; the trade
+    # happened before the close) once stayed open forever, and a settlement recorded before the
+    # first fill was dropped. Two YES bought at 0.40 and 0.50; YES wins: +0.60 and +0.50.
     script, wallet = Script(), Wallet()
     trades = [Fill(TICKER, Side.YES, Action.BUY, 4000, 100, fee=0, venue_lag=600),
               Fill(TICKER, Side.YES, Action.BUY, 5000, 100, fee=0, venue_lag=600)]
