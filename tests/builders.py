@@ -14,6 +14,7 @@ from decimal import Decimal
 from domain.events import (
     Action,
     ClimateReportRecorded,
+    ConfigVersionRecorded,
     DecisionMade,
     Event,
     ForecastPeriod,
@@ -27,6 +28,7 @@ from domain.events import (
     OrderSubmitted,
     Side,
     WeatherSnapshotted,
+    config_version_of,
     deterministic_id,
 )
 from domain.events.trading import BinProbability, Edge, IntendedOrder
@@ -177,6 +179,14 @@ def a_climate_report(station: str = "NYC", *, recorded_at: datetime = T0) -> Cli
         correction=False, issued_at=T0 - timedelta(hours=8), max_temp_f=84, min_temp_f=71,
         precip_in=Decimal("0.00"), snow_in=Decimal("0.0"), raw_text="CLIMATE REPORT...",
     )
+
+
+def a_config_version(content: str = "[ledger]\nprojection_batch = 5000\n", *,
+                     recorded_at: datetime = T0) -> ConfigVersionRecorded:
+    version = config_version_of(content)
+    return ConfigVersionRecorded(**envelope(f"config:{version}", 1, recorded_at=recorded_at),
+                                 config_version=version, content=content,
+                                 source="config/milkbot.toml")
 
 
 def every_event_type() -> list[Event]:

@@ -34,6 +34,7 @@ from domain.events.trading import (
     OrderFilled,
     OrderRejected,
     OrderSubmitted,
+    config_version_of,
 )
 from domain.events.weather import (
     ClimateReportRecorded,
@@ -49,5 +50,5 @@ __all__ = [
     "MarketSettled", "MarketSnapshotted", "Observation", "OrderAccepted", "OrderAmended",
     "OrderCanceled", "OrderExpired", "OrderFilled", "OrderRejected", "OrderRiskChecked",
     "OrderSubmitted", "Record", "RiskLimitBreached", "Side", "TradingResumed",
-    "TradingState", "TradingStateChanged", "WeatherSnapshotted", "deterministic_id",
+    "TradingState", "TradingStateChanged", "WeatherSnapshotted", "config_version_of", "deterministic_id",
 ]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+
+from pydantic import model_validator
 
 from domain.events.base import Action, Event, MarketKind, Record, Side
 from domain.money import Count, Money, Price
@@ -39,12 +42,23 @@ class IntendedOrder(Record):
     count: Count
 
 
+def config_version_of(content: str) -> str:
+    """A configuration's version: the SHA-256 of its exact text, so equal text is one version."""
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
 class ConfigVersionRecorded(Event):
     """A configuration came into force. ``config_version`` is the hash of ``content``."""
 
     config_version: str
     content: str
     source: str
+
+    @model_validator(mode="after")
+    def _version_is_the_content_hash(self) -> ConfigVersionRecorded:
+        if self.config_version != config_version_of(self.content):
+            raise ValueError("config_version is not the SHA-256 of content")
+        return self
 
 
 class DecisionMade(Event):

@@ -4,9 +4,9 @@ import pytest
 from pydantic import ValidationError
 
 from domain.events import Event, OrderFilled
-from eventstore.codec import decode, encode, split_topic
+from eventstore.codec import decode, encode, recorded_at_of, split_topic
 from eventstore.errors import CorruptEvent
-from tests.builders import an_order_filled, every_event_type
+from tests.builders import a_config_version, an_order_filled, every_event_type
 
 
 @pytest.mark.parametrize("event", every_event_type(), ids=lambda e: e.event_type)
@@ -42,3 +42,20 @@ def test_corrupt_payloads_do_not_echo_their_values() -> None:
     with pytest.raises(CorruptEvent) as caught:
         decode("OrderFilled.v1", data)
     assert "secretvalue" not in str(caught.value)
+
+
+@pytest.mark.parametrize("event", every_event_type(), ids=lambda e: e.event_type)
+def test_recorded_at_is_read_from_the_envelope_without_decoding(event: Event) -> None:
+    assert recorded_at_of(event.topic(), encode(event)) == event.recorded_at
+
+
+def test_a_stream_name_that_looks_like_the_field_cannot_fool_the_envelope_reader() -> None:
+    fill = an_order_filled("f").model_copy(update={"stream": 'x","recorded_at":"1999-01-01T00:00Z'})
+    assert recorded_at_of(fill.topic(), encode(fill)) == fill.recorded_at
+
+
+def test_a_config_version_is_the_hash_of_its_content() -> None:
+    config = a_config_version("a = 1\n")
+    assert decode(config.topic(), encode(config)) == config
+    with pytest.raises(ValidationError, match="SHA-256"):
+        type(config).model_validate({**config.model_dump(), "content": "a = 2\n"})
