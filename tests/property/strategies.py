@@ -30,6 +30,7 @@ from domain.events import (
     MarketSnapshotted,
     OrderFilled,
     Side,
+    config_version_of,
     deterministic_id,
 )
 from domain.money import PRICE_SCALE, taker_fee
@@ -366,8 +367,21 @@ def model_of(cls: type[BaseModel]) -> st.SearchStrategy[Any]:
                              for name, info in cls.model_fields.items()})
 
 
+#: Fields derived from others, which field-by-field drawing cannot hit by chance.
+_DERIVED: dict[str, Any] = {
+    "ConfigVersionRecorded": lambda fields: {**fields,
+                                             "config_version": config_version_of(fields["content"])},
+}
+
+
 def event_of(name: str) -> st.SearchStrategy[Event]:
-    return model_of(Event.registry[name])
+    cls = Event.registry[name]
+    derive = _DERIVED.get(name)
+    if derive is None:
+        return model_of(cls)
+    fields = st.fixed_dictionaries({n: strategy_for(info.annotation, list(info.metadata))
+                                    for n, info in cls.model_fields.items()})
+    return fields.map(lambda drawn: cls(**derive(drawn)))
 
 
 #: Any event of any registered type.
