@@ -61,6 +61,11 @@ class ThrowawayPostgres:
     def url(self, dbname: str) -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{dbname}"
 
+    def unix_socket_url(self, dbname: str) -> str:
+        """The same database over the server's Unix socket (tests of socket-only behaviour)."""
+        assert self._root is not None, "start() first"
+        return f"postgresql://{self.user}@:{self.port}/{dbname}?host={self._root}"
+
     def start(self) -> ThrowawayPostgres:
         bin_dir = find_bin_dir()
         self._root = Path(tempfile.mkdtemp(prefix="milkbot-pg-"))
