@@ -19,6 +19,7 @@ from rich.console import Console
 
 from bench.workload import START, synthetic_commands
 from domain.events import Event
+from eventstore import EventStore
 from milkbot.bootstrap import Milkbot, bootstrap
 from milkbot.settings import Settings
 from milkbot.status import read_status
@@ -55,7 +56,7 @@ def run_demo(settings: Settings, *, speed: float, days: float | None, console: C
 def _trade(app: Milkbot, *, speed: float, days: float | None, console: Console,
            follower: threading.Thread) -> None:
     store = app.ledger.store
-    commands = _resume(synthetic_commands(seed=0), store.max_position(), console)
+    commands = _resume(synthetic_commands(seed=0), store, console)
     end = START + timedelta(days=days) if days is not None else None
     real_start, sim_start = time.monotonic(), None
     last_status = 0.0
@@ -77,19 +78,21 @@ def _trade(app: Milkbot, *, speed: float, days: float | None, console: Console,
             _print_status(app, console, prefix=moment.strftime("%Y-%m-%d %H:%M"))
 
 
-def _resume(commands: Iterator[list[Event]], recorded: int, console: Console) -> (
+def _resume(commands: Iterator[list[Event]], store: EventStore, console: Console) -> (
     Iterator[list[Event]]
 ):
-    """Skip the commands a previous run recorded (their events are the first ``recorded``)."""
+    """Skip the commands a previous run recorded: their first event already holds its slot."""
     skipped = 0
     for command in commands:
-        if skipped >= recorded:
-            if recorded:
-                console.print(f"resumed after {skipped} recorded events")
-            yield command
-            yield from commands
-            return
-        skipped += len(command)
+        first = command[0]
+        if store.stream_version(first.stream) >= first.version:
+            skipped += 1
+            continue
+        if skipped:
+            console.print(f"resumed after {skipped} recorded commands")
+        yield command
+        yield from commands
+        return
 
 
 def _time_of(command: list[Event]) -> datetime:

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.config import ConfigError, MilkbotConfig, parse_config
 from eventstore.url import DEFAULT_URL
 from projections.public_feed import MINIMUM_DELAY_MINUTES
 
@@ -52,3 +53,15 @@ def load_settings() -> Settings:
             field = str(error["loc"][0]) if error["loc"] else "?"
             problems.append(f"MILKBOT_{field.upper()}: {error['msg']}")
         raise SettingsError("; ".join(problems)) from None
+
+
+def load_config(settings: Settings) -> tuple[MilkbotConfig, str]:
+    """The configuration named by ``MILKBOT_CONFIG`` and its version, or ``SettingsError``."""
+    try:
+        text = settings.config.read_text(encoding="utf-8")
+    except OSError as e:
+        raise SettingsError(f"MILKBOT_CONFIG: cannot read {settings.config}: {e.strerror}") from None
+    try:
+        return parse_config(text, source=str(settings.config))
+    except ConfigError as e:
+        raise SettingsError(f"MILKBOT_CONFIG: {e}") from None

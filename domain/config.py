@@ -1,0 +1,121 @@
+"""Milkbot's configuration: cities, the markets each trades and where they settle, and limits.
+
+Parsed from TOML text (``config/milkbot.toml``) and validated here; reading the file is the
+caller's job. The configuration's version is the SHA-256 of its exact text
+(``domain.events.config_version_of``), recorded in the ledger when it changes. Adding a city is a
+``[[cities]]`` entry and nothing else.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from domain.events.base import MarketKind
+from domain.events.trading import config_version_of
+
+Monthly = Annotated[list[float], Field(min_length=12, max_length=12)]
+
+
+class ConfigError(ValueError):
+    """The configuration text is not valid TOML or breaks a rule; the message says where."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SettlementSource(_Strict):
+    """Which Kalshi series a city trades for one market kind, and which report settles it."""
+
+    series: str = Field(pattern=r"^KX[A-Z0-9]+$")
+    #: The NWS CLI site code of the settling report (e.g. ``NYC``, ``MDW``, ``ORD``).
+    cli_site: str = Field(pattern=r"^[A-Z0-9]{3,4}$")
+    #: The ICAO station whose observations and forecasts matter (e.g. ``KNYC``).
+    station: str = Field(pattern=r"^[A-Z0-9]{4}$")
+    #: Where to forecast, when the settling station is not the city's own point.
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class ClimateNormals(_Strict):
+    """Monthly climatology (January first), the baseline when forecasts are thin."""
+
+    source: str
+    high_f: Monthly
+    low_f: Monthly
+    precip_in: Monthly
+    snow_in: Monthly
+
+
+class CityConfig(_Strict):
+    code: str = Field(pattern=r"^[A-Z]{2,4}$")
+    name: str
+    timezone: str
+    #: Cities whose weather moves together share a cluster for exposure limits.
+    cluster: str
+    enabled: bool = True
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    daily_high: SettlementSource
+    monthly_rain: SettlementSource | None = None
+    monthly_snow: SettlementSource | None = None
+    normals: ClimateNormals
+
+    def source(self, kind: MarketKind) -> SettlementSource | None:
+        return {MarketKind.DAILY_HIGH: self.daily_high, MarketKind.MONTHLY_RAIN: self.monthly_rain,
+                MarketKind.MONTHLY_SNOW: self.monthly_snow}[kind]
+
+    def forecast_point(self, kind: MarketKind) -> tuple[float, float]:
+        source = self.source(kind)
+        if source is not None and source.latitude is not None and source.longitude is not None:
+            return source.latitude, source.longitude
+        return self.latitude, self.longitude
+
+
+class LedgerConfig(_Strict):
+    projection_batch: int = Field(default=5_000, ge=1, le=100_000)
+
+
+class MilkbotConfig(_Strict):
+    ledger: LedgerConfig = LedgerConfig()
+    cities: tuple[CityConfig, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> MilkbotConfig:
+        codes = [c.code for c in self.cities]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"city codes repeat: {sorted(c for c in codes if codes.count(c) > 1)}")
+        series = [s.series for c in self.cities for s in (c.daily_high, c.monthly_rain,
+                                                          c.monthly_snow) if s is not None]
+        if len(set(series)) != len(series):
+            raise ValueError("a series ticker is configured for two markets")
+        return self
+
+    def city(self, code: str) -> CityConfig:
+        for city in self.cities:
+            if city.code == code:
+                return city
+        raise KeyError(f"no city {code!r} in the configuration")
+
+    @property
+    def enabled_cities(self) -> tuple[CityConfig, ...]:
+        return tuple(c for c in self.cities if c.enabled)
+
+
+def parse_config(text: str, *, source: str = "config") -> tuple[MilkbotConfig, str]:
+    """The validated configuration and its version (the SHA-256 of ``text``)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{source} is not valid TOML: {e}") from None
+    try:
+        config = MilkbotConfig.model_validate(data)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+            for err in e.errors(include_url=False, include_input=False)[:8])
+        raise ConfigError(f"{source}: {problems}") from None
+    return config, config_version_of(text)
