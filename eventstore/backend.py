@@ -24,8 +24,6 @@ class ReadModelTx(Protocol):
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
-
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
                     conflict_key: Sequence[str] = ()) -> None:
         """Insert many rows the fastest way the backend has; with ``conflict_key``, rows whose
@@ -65,11 +63,6 @@ class Backend(Protocol):
 def upsert_clause(columns: Sequence[str], key: Sequence[str]) -> str:
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
     return f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
-
-
-def iter_chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
 
 
 @contextmanager

@@ -80,9 +80,6 @@ class PostgresReadModelTx:
             return []
         return self._cursor.fetchall()
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._cursor.executemany(_pg(sql), rows)
-
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
                     conflict_key: Sequence[str] = ()) -> None:
         # COPY streams the rows in one go; an upsert stages them in a temporary copy of the

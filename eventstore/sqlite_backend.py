@@ -34,9 +34,6 @@ class SqliteReadModelTx:
         self._cursor.execute(sql, params)
         return [tuple(row) for row in self._cursor.fetchall()]
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._cursor.executemany(sql, rows)
-
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
                     conflict_key: Sequence[str] = ()) -> None:
         # In-process, executemany is already the fast path.
