@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import orjson
 from rich.console import Console
@@ -35,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="positions, P&L and projection freshness")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
+    nws = commands.add_parser("nws", help="National Weather Service tools")
+    nws_commands = nws.add_subparsers(dest="nws_command", required=True, metavar="SUBCOMMAND")
+    parse_cli = nws_commands.add_parser(
+        "parse-cli", help="parse an NWS CLI climate report and print one JSON object per station")
+    parse_cli.add_argument("file", type=Path)
+
     replay = commands.add_parser("replay", help="audit the ledger")
     replay_commands = replay.add_subparsers(dest="replay_command", required=True,
                                             metavar="SUBCOMMAND")
@@ -50,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(stderr=True)
     try:
+        if args.command == "nws" and args.nws_command == "parse-cli":
+            return _parse_cli(args.file, console)
         settings = load_settings()
         if args.command == "demo":
             from milkbot.demo import run_demo
@@ -68,6 +77,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _parse_cli(path: Path, console: Console) -> int:
+    from adapters.nws.cli_report import parse_cli_file, report_json
+    from adapters.nws.errors import NwsError
+
+    try:
+        reports = parse_cli_file(path)
+    except OSError as e:
+        console.print(f"[bold red]milkbot: cannot read {path}: {e.strerror}[/]", highlight=False)
+        return EXIT_ERROR
+    except NwsError as e:
+        console.print(f"[bold red]milkbot: {path}: {e}[/]", highlight=False, soft_wrap=True)
+        return EXIT_MISMATCH
+    for report in reports:
+        sys.stdout.write(orjson.dumps(report_json(report)).decode() + "\n")
+    return 0
 
 
 def _status(app: Milkbot, *, as_json: bool) -> int:

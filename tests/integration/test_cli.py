@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import orjson
 import pytest
@@ -103,3 +104,24 @@ def test_bad_settings_name_the_variable(variable: str, value: str, message: str)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared/fixtures/nws/cli"
+
+
+def test_nws_parse_cli_prints_one_json_object_per_station(capsys: pytest.CaptureFixture) -> None:
+    assert main(["nws", "parse-cli", str(FIXTURES / "CLINYC.txt")]) == 0
+    assert [orjson.loads(line) for line in capsys.readouterr().out.splitlines()] == [{
+        "station": "NYC", "date": "2013-01-02", "preliminary": False, "correction": False,
+        "max_temp_f": 33, "min_temp_f": 22, "precip_in": 0.0, "precip_month_in": 0.0,
+        "snow_in": 0.0, "snow_month_in": 0.0}]
+
+    assert main(["nws", "parse-cli", str(FIXTURES / "CLIHOU.txt")]) == 0
+    stations = [orjson.loads(line)["station"] for line in capsys.readouterr().out.splitlines()]
+    assert stations == ["HOU:HOUSTON_INTERCONTINENTAL", "HOU:HOUSTON_HOBBY_AIRPORT"]
+
+
+def test_nws_parse_cli_refuses_a_product_without_its_end(capsys: pytest.CaptureFixture) -> None:
+    assert main(["nws", "parse-cli", str(FIXTURES / "CLIPPG.txt")]) == 1
+    assert "closing '$$'" in capsys.readouterr().err
+    assert main(["nws", "parse-cli", "/nonexistent/CLI.txt"]) == 2
