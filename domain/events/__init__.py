@@ -38,6 +38,7 @@ from domain.events.trading import (
 )
 from domain.events.weather import (
     ClimateReportRecorded,
+    ClimateReportRejected,
     ForecastPeriod,
     Observation,
     WeatherSnapshotted,
@@ -45,7 +46,8 @@ from domain.events.weather import (
 
 __all__ = [
     "MILKBOT_NAMESPACE", "Action", "AlertRaised", "BinProbability", "BookLevel", "CheckOutcome",
-    "ClimateReportRecorded", "ConfigVersionRecorded", "DecisionMade", "Edge", "Event",
+    "ClimateReportRecorded", "ClimateReportRejected", "ConfigVersionRecorded", "DecisionMade",
+    "Edge", "Event",
     "ForecastPeriod", "Inches", "IntendedOrder", "KillSwitchEngaged", "MarketKind", "MarketQuote",
     "MarketSettled", "MarketSnapshotted", "Observation", "OrderAccepted", "OrderAmended",
     "OrderCanceled", "OrderExpired", "OrderFilled", "OrderRejected", "OrderRiskChecked",

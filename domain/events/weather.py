@@ -52,6 +52,7 @@ class ClimateReportRecorded(Event):
     """
 
     station: str
+    station_name: str | None = None
     climate_date: date
     preliminary: bool
     correction: bool
@@ -63,4 +64,16 @@ class ClimateReportRecorded(Event):
     precip_month_in: Inches | None = None
     snow_in: Inches | None = None
     snow_month_in: Inches | None = None
+    #: Contradictions between the report's own numbers: such a report never settles a market.
+    inconsistencies: tuple[str, ...] = ()
+    raw_text: str
+
+
+class ClimateReportRejected(Event):
+    """A CLI product we could not trust, archived with the reason (it never settles anything)."""
+
+    site: str
+    product_id: str
+    issued_at: AwareDatetime | None
+    reason: str
     raw_text: str
