@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -14,7 +15,7 @@ from rich.table import Table
 
 from eventstore.errors import EventStoreError
 from milkbot.bootstrap import Milkbot, bootstrap
-from milkbot.settings import SettingsError, load_settings
+from milkbot.settings import SettingsError, load_config, load_settings
 from projections.registry import projection_factories
 from projections.runner import ProjectionConflict
 
@@ -35,6 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="positions, P&L and projection freshness")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sim = commands.add_parser("sim", help="run a local wire-compatible simulator")
+    sim_commands = sim.add_subparsers(dest="sim_command", required=True, metavar="SIMULATOR")
+    sim_nws = sim_commands.add_parser("nws", help="the api.weather.gov simulator")
+    sim_nws.add_argument("--host", default="127.0.0.1")
+    sim_nws.add_argument("--port", type=int, default=8020)
+    sim_nws.add_argument("--state", type=Path, default=None,
+                         help="folder keeping the simulated clock across restarts")
+    sim_nws.add_argument("--seed", type=int, default=0)
+    sim_nws.add_argument("--speed", type=float, default=1.0,
+                         help="simulated seconds per real second (default 1)")
+    sim_nws.add_argument("--start", type=datetime.fromisoformat, default=None,
+                         help="simulated start time, ISO 8601 with offset (default: now)")
 
     nws = commands.add_parser("nws", help="National Weather Service tools")
     nws_commands = nws.add_subparsers(dest="nws_command", required=True, metavar="SUBCOMMAND")
@@ -60,6 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "nws" and args.nws_command == "parse-cli":
             return _parse_cli(args.file, console)
         settings = load_settings()
+        if args.command == "sim":
+            from milkbot.simulators import serve_nws
+
+            config, _ = load_config(settings)
+            return serve_nws(config, host=args.host, port=args.port, seed=args.seed,
+                             start=args.start, speed=args.speed, state_dir=args.state,
+                             print_line=console.print)
         if args.command == "demo":
             from milkbot.demo import run_demo
 
