@@ -41,6 +41,7 @@ from domain.events.weather import (
     ClimateReportRejected,
     ForecastPeriod,
     Observation,
+    WeatherFeedFailed,
     WeatherSnapshotted,
 )
 
@@ -52,5 +53,6 @@ __all__ = [
     "MarketSettled", "MarketSnapshotted", "Observation", "OrderAccepted", "OrderAmended",
     "OrderCanceled", "OrderExpired", "OrderFilled", "OrderRejected", "OrderRiskChecked",
     "OrderSubmitted", "Record", "RiskLimitBreached", "Side", "TradingResumed",
-    "TradingState", "TradingStateChanged", "WeatherSnapshotted", "config_version_of", "deterministic_id",
+    "TradingState", "TradingStateChanged", "WeatherFeedFailed", "WeatherSnapshotted",
+    "config_version_of", "deterministic_id",
 ]

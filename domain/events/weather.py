@@ -45,6 +45,21 @@ class WeatherSnapshotted(Event):
     observations: tuple[Observation, ...] = ()
 
 
+class WeatherFeedFailed(Event):
+    """A weather provider could not give a usable answer for a city; nothing of it was used."""
+
+    city: str
+    station: str
+    provider: str
+    #: What was being fetched: ``point``, ``forecast``, ``hourly forecast``, ``observations``.
+    operation: str
+    error: str
+    message: str
+    #: True when the provider answered, but with data older than its freshness limit.
+    stale: bool = False
+    provider_correlation_id: str | None = None
+
+
 class ClimateReportRecorded(Event):
     """An NWS CLI daily climate report, archived whole (the API keeps them only about a week).
 
