@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import orjson
 import pytest
@@ -13,6 +12,7 @@ from eventstore import open_ledger
 from milkbot.cli import main
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
+from tests import paths
 from tests.builders import a_market_snapshot, an_order_filled, at, every_event_type
 
 
@@ -106,7 +106,7 @@ def test_bad_settings_name_the_variable(variable: str, value: str, message: str)
     assert "Traceback" not in result.stderr
 
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared/fixtures/nws/cli"
+FIXTURES = paths.FIXTURES / "nws/cli"
 
 
 def test_nws_parse_cli_prints_one_json_object_per_station(capsys: pytest.CaptureFixture) -> None:

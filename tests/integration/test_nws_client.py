@@ -7,7 +7,6 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,8 +15,9 @@ import pytest
 from adapters.nws.client import NwsClient
 from adapters.nws.errors import ForecastGridExpired, MalformedPayload, NwsProblem, NwsUnavailable, StaleData
 from domain.events.weather import Observation
+from tests import paths
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared/fixtures/nws"
+SHARED = paths.FIXTURES / "nws"
 FIXTURES = SHARED / "api"
 USER_AGENT = "milkbot-tests (ops@example.com)"
 HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"

@@ -30,9 +30,10 @@ from adapters.nws.simulator.weather import c_tenths_to_f, round_f
 from adapters.nws.snapshots import WeatherSnapshotter
 from domain.config import MilkbotConfig, parse_config
 from domain.events import MarketKind, WeatherFeedFailed, WeatherSnapshotted, deterministic_id
+from tests import paths
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC_PATH = ROOT.parent / "shared" / "specs" / "nws-openapi.yaml"
+SPEC_PATH = paths.SPECS / "nws-openapi.yaml"
 NOW = datetime(2026, 1, 20, 23, 0, tzinfo=UTC)  # 18:00 EST: today's preliminary CLI is out
 UA = {"User-Agent": "milkbot-tests (ops@example.com)", "Accept": "application/geo+json"}
 #: Fields the real API sends in forecast periods that the spec's GridpointForecastPeriod

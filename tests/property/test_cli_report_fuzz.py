@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.nws.cli_report import ClimateReport, parse_cli_product, report_json
 from adapters.nws.errors import ClimateReportError, MalformedPayload
+from tests import paths
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared/fixtures/nws/cli"
+FIXTURES = paths.FIXTURES / "nws/cli"
 NAMES = sorted(p.name for p in FIXTURES.glob("*.txt"))
 #: Characters a damaged product plausibly holds, plus a few that trip naive parsers (other scripts'
 #: digits, which int() reads; NUL; a non-breaking space; a line separator splitlines() honours).

@@ -23,8 +23,9 @@ from adapters.nws.cli_report import (
     report_json,
 )
 from adapters.nws.errors import ClimateReportError, MalformedPayload, TruncatedReport, WrongReport
+from tests import paths
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared/fixtures/nws/cli"
+FIXTURES = paths.FIXTURES / "nws/cli"
 
 D = Decimal
 # station, station name, climate day, issued at, preliminary, correction,

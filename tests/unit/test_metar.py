@@ -4,15 +4,15 @@ on hand-written reports for what the recordings do not show."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.nws.metar import MetarReport, celsius_to_fahrenheit, parse_metar
+from tests import paths
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared/fixtures/nws/api"
+FIXTURES = paths.FIXTURES / "nws/api"
 
 
 def raw_message(name: str) -> str:

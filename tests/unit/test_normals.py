@@ -6,8 +6,9 @@ import pytest
 
 from adapters.nws.errors import MalformedPayload
 from adapters.nws.normals import load_daily_normals, load_monthly_normals
+from tests import paths
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "normals"
+FIXTURES = paths.FIXTURES / "normals"
 CENTRAL_PARK = FIXTURES / "ncei-daily-normals-1991-2020-USW00094728.csv"
 PHILADELPHIA = FIXTURES / "ncei-monthly-normals-1991-2020-USW00013739.csv"
 

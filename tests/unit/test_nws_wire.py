@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from adapters.nws import wire
 from adapters.nws.errors import ForecastGridExpired, MalformedPayload, NwsProblem, StaleData
 from domain.events.weather import ForecastPeriod, Observation
+from tests import paths
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared/fixtures/nws/api"
+FIXTURES = paths.FIXTURES / "nws/api"
 
 
 def load(name: str) -> Any:
