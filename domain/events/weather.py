@@ -28,6 +28,9 @@ class Observation(Record):
     temperature_f: float | None = None
     max_temp_6h_f: float | None = None
     min_temp_6h_f: float | None = None
+    #: The 24-hour extremes the station reports (METAR 4-group, or the API's decoded values).
+    max_temp_24h_f: float | None = None
+    min_temp_24h_f: float | None = None
     precip_1h_in: float | None = None
     raw_message: str | None = None
 

@@ -689,3 +689,17 @@ def test_every_recorded_payload_is_exercised() -> None:
     assert len(recorded) == 26
     source = Path(__file__).read_text()
     assert {name for name in recorded if f'"{name}"' not in source} == set()
+
+
+def test_the_24_hour_extremes_reach_the_observation_event() -> None:
+    payload = load("stations_observations.json")
+    props = payload["features"][0]["properties"]
+    assert props["rawMessage"], "the recording has a METAR to extend"
+    # A 24-hour group: max 11.2 C, min -8.4 C.
+    props["rawMessage"] = props["rawMessage"].rstrip() + " 401121084"
+    (reading,) = wire.parse_observations(payload)
+
+    observation = reading.to_observation()
+
+    assert observation.max_temp_24h_f == pytest.approx(52.16)
+    assert observation.min_temp_24h_f == pytest.approx(16.88)

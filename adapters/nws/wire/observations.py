@@ -76,6 +76,10 @@ class ObservationReading:
                 temperature_f=self.temperature_f,
                 max_temp_6h_f=None if self.metar is None else self.metar.max_6h_f,
                 min_temp_6h_f=None if self.metar is None else self.metar.min_6h_f,
+                max_temp_24h_f=self.max_temp_24h_f if self.max_temp_24h_f is not None else (
+                    None if self.metar is None else self.metar.max_24h_f),
+                min_temp_24h_f=self.min_temp_24h_f if self.min_temp_24h_f is not None else (
+                    None if self.metar is None else self.metar.min_24h_f),
                 precip_1h_in=precip,
                 raw_message=self.raw_message,
             )
