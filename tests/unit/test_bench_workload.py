@@ -109,7 +109,7 @@ def test_snapshots_are_the_big_events(events: list[Event]) -> None:
         sizes.setdefault(type(event).__name__, []).append(len(encode(event)))
     for name in ("MarketSnapshotted", "WeatherSnapshotted"):
         mean = sum(sizes[name]) / len(sizes[name])
-        assert 2_000 <= mean <= 5_500, (name, mean)
+        assert 2_000 <= mean <= 6_000, (name, mean)
     assert max(sizes["OrderFilled"]) < 1_000
 
 
