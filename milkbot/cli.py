@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from adapters.kalshi.errors import KalshiError
 from eventstore.errors import EventStoreError
 from milkbot.bootstrap import Milkbot, bootstrap
 from milkbot.settings import SettingsError, load_config, load_settings
@@ -40,15 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
     sim = commands.add_parser("sim", help="run a local wire-compatible simulator")
     sim_commands = sim.add_subparsers(dest="sim_command", required=True, metavar="SIMULATOR")
     sim_nws = sim_commands.add_parser("nws", help="the api.weather.gov simulator")
-    sim_nws.add_argument("--host", default="127.0.0.1")
-    sim_nws.add_argument("--port", type=int, default=8020)
-    sim_nws.add_argument("--state", type=Path, default=None,
-                         help="folder keeping the simulated clock across restarts")
-    sim_nws.add_argument("--seed", type=int, default=0)
-    sim_nws.add_argument("--speed", type=float, default=1.0,
-                         help="simulated seconds per real second (default 1)")
-    sim_nws.add_argument("--start", type=datetime.fromisoformat, default=None,
-                         help="simulated start time, ISO 8601 with offset (default: now)")
+    sim_exchange = sim_commands.add_parser("exchange", help="the Kalshi Trade API simulator")
+    sim_exchange.add_argument("--public-key", type=Path, default=None,
+                              help="PEM public key that signs requests (default: generate a pair "
+                                   "and print where the private key went)")
+    for simulator, port in ((sim_nws, 8020), (sim_exchange, 8010)):
+        simulator.add_argument("--host", default="127.0.0.1")
+        simulator.add_argument("--port", type=int, default=port)
+        simulator.add_argument("--state", type=Path, default=None,
+                               help="folder keeping the simulator's state across restarts")
+        simulator.add_argument("--seed", type=int, default=0)
+        simulator.add_argument("--speed", type=float, default=1.0,
+                               help="simulated seconds per real second (default 1)")
+        simulator.add_argument("--start", type=datetime.fromisoformat, default=None,
+                               help="simulated start time, ISO 8601 with offset (default: now)")
 
     nws = commands.add_parser("nws", help="National Weather Service tools")
     nws_commands = nws.add_subparsers(dest="nws_command", required=True, metavar="SUBCOMMAND")
@@ -75,12 +81,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _parse_cli(args.file, console)
         settings = load_settings()
         if args.command == "sim":
-            from milkbot.simulators import serve_nws
+            from milkbot.simulators import serve_exchange, serve_nws
 
             config, _ = load_config(settings)
-            return serve_nws(config, host=args.host, port=args.port, seed=args.seed,
-                             start=args.start, speed=args.speed, state_dir=args.state,
-                             print_line=console.print)
+            common = {"host": args.host, "port": args.port, "seed": args.seed, "start": args.start,
+                      "speed": args.speed, "state_dir": args.state,
+                      "print_line": lambda line: console.print(line, soft_wrap=True,
+                                                               highlight=False)}
+            if args.sim_command == "exchange":
+                return serve_exchange(config, public_key_file=args.public_key, **common)
+            return serve_nws(config, **common)
         if args.command == "demo":
             from milkbot.demo import run_demo
 
@@ -92,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _verify(app, console)
             if args.command == "replay" and args.replay_command == "rebuild":
                 return _rebuild(app, args.name, console)
-    except (SettingsError, EventStoreError, ProjectionConflict) as e:
+    except (SettingsError, EventStoreError, ProjectionConflict, KalshiError) as e:
         console.print(f"[bold red]milkbot: {e}[/]", highlight=False, soft_wrap=True)
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -67,8 +67,11 @@ def _free_port() -> int:
 
 @contextmanager
 def serving(state_dir: Path, clock: list[datetime]) -> Iterator[Sim]:
+    # Signatures are checked against the test's clock here; the default (the real clock) is what
+    # tests/e2e/test_sim_exchange.py exercises.
     app = create_app(config(), seed=SEED, clock=lambda: clock[0], public_key=keys()[1],
-                     weather=WeatherGenerator(config().cities, seed=SEED), state_dir=state_dir)
+                     weather=WeatherGenerator(config().cities, seed=SEED), state_dir=state_dir,
+                     auth_clock_ms=lambda: int(clock[0].timestamp() * 1000))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="off", ws="none"))
@@ -358,6 +361,6 @@ def test_faults_429_5xx_and_a_lost_create_answer(sim: Sim) -> None:
     set_faults()
 
 
-def test_the_stale_window_follows_the_simulators_clock(sim: Sim) -> None:
+def test_the_stale_window_follows_the_authentication_clock(sim: Sim) -> None:
     sim.clock[0] = NOW + timedelta(hours=1)
     assert sim.call("GET", "/portfolio/balance").status_code == 200  # signed at the sim's time

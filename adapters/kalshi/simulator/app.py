@@ -9,6 +9,7 @@ need a valid ``KALSHI-ACCESS-*`` signature; public market data accepts a signed 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +47,9 @@ class Simulator:
     store: StateStore
     clock: Clock
     public_key: PublicKey
+    #: Real time in ms for signature freshness: clients sign with wall-clock time, whatever the
+    #: simulated market clock says (at 3600x the two part by an hour each real second).
+    auth_clock_ms: Callable[[], int] = field(default=lambda: int(time.time() * 1000))
     faults: Faults = field(default_factory=Faults)
     _saved_revision: int = -1
 
@@ -68,7 +72,7 @@ class Simulator:
             timestamp_ms = int(stamp)
         except ValueError:
             return error(401, "invalid_timestamp", "KALSHI-ACCESS-TIMESTAMP is not milliseconds")
-        if abs(self.now_ms() - timestamp_ms) > SKEW_MS:
+        if abs(self.auth_clock_ms() - timestamp_ms) > SKEW_MS:
             return error(401, "stale_timestamp", "KALSHI-ACCESS-TIMESTAMP is more than "
                          f"{SKEW_MS // 1000} s from the exchange's clock")
         if not verify(self.public_key, signature, timestamp_ms, request.method, request.url.path):
@@ -144,15 +148,19 @@ async def _set_faults(request: Request) -> Response:
 
 def create_app(config: MilkbotConfig, *, seed: int, clock: Clock, public_key: PublicKey,
                weather: WeatherTruth, state_dir: Path | None = None,
-               starting_balance: int = STARTING_BALANCE) -> Starlette:
+               starting_balance: int = STARTING_BALANCE,
+               auth_clock_ms: Callable[[], int] | None = None) -> Starlette:
     """The exchange simulator. ``weather`` is the truth markets settle on (the NWS simulator's
-    ``WeatherGenerator``); ``state_dir`` keeps the account across restarts (``None``: in memory)."""
+    ``WeatherGenerator``); ``state_dir`` keeps the account across restarts (``None``: in memory).
+    Signatures are checked against ``auth_clock_ms`` (default: the real clock), never ``clock``."""
     store = StateStore(state_dir)
     saved = store.load()
     exchange = Exchange.from_json(saved) if saved is not None else Exchange(seed=seed,
                                                                             balance=starting_balance)
     catalog = Catalog(config, weather)
     sim = Simulator(catalog, exchange, MarketMakers(catalog, exchange, seed), store, clock, public_key)
+    if auth_clock_ms is not None:
+        sim.auth_clock_ms = auth_clock_ms
     sim._saved_revision = exchange.revision if saved is not None else -1
 
     def route(path: str, handler: Handler, method: str = "GET", *, signed: bool = False) -> Route:
