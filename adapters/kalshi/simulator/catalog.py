@@ -20,10 +20,10 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Literal, Protocol
-from zoneinfo import ZoneInfo
 
+from domain.climate_day import climate_day_of, climate_day_start
 from domain.config import CityConfig, MilkbotConfig
 
 Kind = Literal["high", "rain", "snow"]
@@ -54,22 +54,6 @@ class WeatherTruth(Protocol):
     def forecast(self, code: str, issued_at: datetime, target: date) -> _Forecast: ...
 
     def month_to_date(self, code: str, day: date) -> tuple[int, bool, int, bool]: ...
-
-
-def standard_offset(zone: str, on: date) -> timezone:
-    """The zone's standard-time offset (the smaller of January's and July's)."""
-    tz = ZoneInfo(zone)
-    offsets = [datetime(on.year, m, 1, 12, tzinfo=tz).utcoffset() or timedelta(0) for m in (1, 7)]
-    return timezone(min(offsets))
-
-
-def climate_day_start(zone: str, day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=standard_offset(zone, day)).astimezone(UTC)
-
-
-def climate_day_of(zone: str, instant: datetime) -> date:
-    guess = instant.astimezone(ZoneInfo(zone)).date()
-    return instant.astimezone(standard_offset(zone, guess)).date()
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from adapters.kalshi.simulator.book import Side
-from adapters.kalshi.simulator.catalog import Catalog, EventDef, MarketDef, climate_day_of
+from adapters.kalshi.simulator.catalog import Catalog, EventDef, MarketDef
 from adapters.kalshi.simulator.exchange import Exchange
+from domain.climate_day import climate_day_of
 
 MAKER = "sim:market-maker"
 REQUOTE = timedelta(minutes=15)

@@ -53,8 +53,8 @@ from adapters.nws.simulator.responses import (
     ids_headers,
     problem,
 )
-from adapters.nws.simulator.weather import climate_day_of
 from adapters.nws.simulator.world import Grid, Station, World
+from domain.climate_day import climate_day_of
 from domain.config import MilkbotConfig
 
 # The public names this module offered before the split, still importable from here.

@@ -9,8 +9,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from adapters.nws.simulator.geojson import _FORECAST_CONTEXT, _GRID_CONTEXT, _iso, _qv, _sky, _square
-from adapters.nws.simulator.weather import climate_day_of, climate_day_start
 from adapters.nws.simulator.world import Grid, World
+from domain.climate_day import climate_day_of, climate_day_start
 
 
 def forecast_json(world: World, grid: Grid, issued: datetime, generated: datetime, *,

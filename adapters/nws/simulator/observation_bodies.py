@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.nws.simulator.geojson import _iso, _qv, _sky
-from adapters.nws.simulator.weather import OBS_MINUTE, climate_day_of
+from adapters.nws.simulator.weather import OBS_MINUTE
 from adapters.nws.simulator.world import Station, World
+from domain.climate_day import climate_day_of
 
 
 def _observation_times(start: datetime, end: datetime) -> Iterator[datetime]:

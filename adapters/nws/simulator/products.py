@@ -28,10 +28,9 @@ from adapters.nws.simulator.weather import (
     DayWeather,
     WeatherGenerator,
     c_tenths_to_f,
-    climate_day_start,
     round_f,
-    standard_offset,
 )
+from domain.climate_day import climate_day_start, standard_offset
 from domain.config import CityConfig
 
 PRELIMINARY_AS_OF_HOUR = 17  # LST: "VALID TODAY AS OF 0500 PM LOCAL TIME"

@@ -34,11 +34,11 @@ import hashlib
 import math
 import random
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
+from domain.climate_day import climate_day_of, climate_day_start
 from domain.config import CityConfig
 
 PERSISTENCE = 0.7
@@ -51,26 +51,6 @@ _LOW_HOUR = 5  # the nominal low at 05:51 LST
 _HIGH_HOUR = 14  # the nominal high at 14:51 LST
 
 _WHOLE = Decimal("1")
-
-
-def standard_offset(zone: str, on: date) -> timezone:
-    """The zone's standard-time UTC offset (what the climate day runs on), as a fixed timezone."""
-    tz = ZoneInfo(zone)
-    # January and July: one of them is standard time in either hemisphere; the smaller offset is it
-    # (DST adds an hour). Using the day's own year keeps historical zone changes right enough.
-    offsets = [datetime(on.year, m, 1, 12, tzinfo=tz).utcoffset() or timedelta(0) for m in (1, 7)]
-    return timezone(min(offsets))
-
-
-def climate_day_start(zone: str, day: date) -> datetime:
-    """When ``day``'s climate day begins: local standard midnight, as an aware UTC datetime."""
-    return datetime(day.year, day.month, day.day, tzinfo=standard_offset(zone, day)).astimezone(UTC)
-
-
-def climate_day_of(zone: str, instant: datetime) -> date:
-    """The climate day (local standard time date) that ``instant`` falls in."""
-    guess = instant.astimezone(ZoneInfo(zone)).date()
-    return instant.astimezone(standard_offset(zone, guess)).date()
 
 
 def c_tenths_to_f(tenths_c: int) -> Decimal:
