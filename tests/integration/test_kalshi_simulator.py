@@ -28,6 +28,7 @@ from adapters.kalshi.simulator import PREFIX, create_app
 from adapters.nws.simulator.weather import WeatherGenerator
 from domain.config import MilkbotConfig, parse_config
 from tests import paths
+from tests.openapi import OpenApiSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 1, 20, 15, 0, tzinfo=UTC)  # 10:00 EST: today's NYC high event is open
@@ -98,70 +99,15 @@ def sim(tmp_path: Path) -> Iterator[Sim]:
 
 # --- the spec ------------------------------------------------------------------------------------
 
-@cache
-def spec() -> dict[str, Any]:
-    import yaml
-
-    loaded: dict[str, Any] = yaml.safe_load((paths.SPECS / "kalshi-openapi.yaml").read_text())
-    return loaded
-
-
-def _resolve(node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = spec()
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
-def schema_of(path: str, method: str, status: int) -> dict[str, Any]:
-    responses = spec()["paths"][path][method]["responses"]
-    answer = _resolve(responses[str(status)])
-    if "content" not in answer:  # some error answers carry no schema: Kalshi sends ErrorResponse
-        return spec()["components"]["schemas"]["ErrorResponse"]  # type: ignore[no-any-return]
-    return _resolve(answer["content"]["application/json"]["schema"])
-
-
-_TYPES: dict[str, Any] = {"object": dict, "array": list, "string": str, "boolean": bool}
-
-
-def validate(value: Any, schema: dict[str, Any], where: str = "$") -> list[str]:
-    """Problems of ``value`` against an OpenAPI 3.0 schema (empty when it conforms)."""
-    schema = _resolve(schema)
-    if value is None:
-        return [] if schema.get("nullable") or not schema else [f"{where}: null"]
-    errors: list[str] = []
-    for part in schema.get("allOf", []):
-        errors += validate(value, part, where)
-    kind = schema.get("type")
-    if kind == "number":
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-    elif kind == "integer":
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    else:
-        ok = kind is None or isinstance(value, _TYPES[kind])
-    if not ok:
-        return [*errors, f"{where}: {type(value).__name__} is not {kind}"]
-    if "enum" in schema and value not in schema["enum"]:
-        errors.append(f"{where}: {value!r} not in enum")
-    if isinstance(value, dict):
-        props = schema.get("properties", {})
-        errors += [f"{where}: missing {k!r}" for k in schema.get("required", []) if k not in value]
-        for key, item in value.items():
-            if key in props:
-                errors += validate(item, props[key], f"{where}.{key}")
-    if isinstance(value, list):
-        if not schema.get("minItems", 0) <= len(value) <= schema.get("maxItems", len(value)):
-            errors.append(f"{where}: {len(value)} items")
-        for i, item in enumerate(value):
-            errors += validate(item, schema.get("items", {}), f"{where}[{i}]")
-    return errors
+SPEC = OpenApiSpec(paths.SPECS / "kalshi-openapi.yaml")
 
 
 def conforms(response: httpx.Response, path: str, method: str = "get") -> dict[str, Any]:
     body: dict[str, Any] = response.json()
-    assert validate(body, schema_of(path, method, response.status_code)) == [], (path, response.text)
+    # Some error answers carry no schema in the spec; Kalshi sends an ErrorResponse for them.
+    schema = SPEC.response_schema(path, response.status_code, method=method) or SPEC.schema(
+        "ErrorResponse")
+    assert SPEC.problems(body, schema) == [], (path, response.text)
     return body
 
 
