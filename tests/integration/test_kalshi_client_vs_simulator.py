@@ -3,15 +3,21 @@ the spec that must agree (discovery, books, the four order directions, fills, po
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from adapters.kalshi.client import KalshiClient
+from adapters.kalshi.recording import fill_event, ladder_snapshot
 from adapters.kalshi.wire.orders import NewOrder
 from domain.book import best_bid, yes_ask
-from domain.events import Action, Side
+from domain.events import Action, MarketKind, Side
+from eventstore import Ledger, open_ledger
+from eventstore.codec import decode, encode
+from projections.portfolio import PortfolioProjection
+from projections.runner import ProjectionRunner
 from tests.integration.test_kalshi_simulator import NOW, PREFIX, Sim, keys, serving
 
 
@@ -76,3 +82,50 @@ def test_a_repeated_client_order_id_is_read_back_as_already_placed(
     assert not first.already_placed
     assert again.already_placed and again.order_id == first.order_id
     assert [o.client_order_id for o in client.orders(ticker=ticker)] == ["decision-1-leg-0"]
+
+
+def test_venue_fills_are_recorded_once_and_reach_the_positions(
+    exchange: tuple[Sim, KalshiClient], tmp_path: Path,
+) -> None:
+    _, client = exchange
+    event = next(e for e in client.events("KXHIGHNY", status="open") if len(e.markets) == 6)
+    quote = next(q for q in client.quotes(event) if q.no_bids)
+    ask = yes_ask(quote)
+    assert ask is not None
+    client.create_order(NewOrder(ticker=quote.ticker, client_order_id="rec-1", side=Side.YES,
+                                 action=Action.BUY, price=ask, count=150,
+                                 time_in_force="immediate_or_cancel"))
+    fills = client.fills(ticker=quote.ticker)
+    assert fills
+
+    def record(ledger: Ledger) -> None:
+        for fill in fills:  # a REST poll and a WebSocket report of the same fills, say
+            ledger.store.append([fill_event(fill, client_order_id="rec-1", city="NYC",
+                                            recorded_at=NOW, correlation_id=uuid.uuid4())])
+
+    with open_ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}") as ledger:
+        record(ledger)
+        record(ledger)
+        assert ledger.store.max_position() == len(fills)
+        runner = ProjectionRunner(ledger, [PortfolioProjection()])
+        runner.catch_up()
+        with ledger.backend.transaction() as tx:
+            (position,) = tx.execute("SELECT position FROM proj_positions WHERE ticker = ?",
+                                     (quote.ticker,))[0]
+    market_positions, _ = client.positions(ticker=quote.ticker)
+    assert position == market_positions[0].position == sum(f.count for f in fills)
+
+
+def test_a_ladder_snapshot_records_the_whole_event_with_its_books(
+    exchange: tuple[Sim, KalshiClient],
+) -> None:
+    _, client = exchange
+    event = next(e for e in client.events("KXHIGHNY", status="open") if len(e.markets) == 6)
+    snapshot = ladder_snapshot(event, client.quotes(event), city="NYC",
+                               kind=MarketKind.DAILY_HIGH, version=1, recorded_at=NOW,
+                               correlation_id=uuid.uuid4())
+
+    assert (snapshot.stream, snapshot.series_ticker) == (f"market:{event.event_ticker}",
+                                                         "KXHIGHNY")
+    assert [m.ticker for m in snapshot.markets] == [m.ticker for m in event.markets]
+    assert decode(snapshot.topic(), encode(snapshot)) == snapshot
