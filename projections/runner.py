@@ -9,8 +9,8 @@ both apply a batch: the second gets ``ProjectionConflict`` and its transaction r
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from eventstore.backend import ReadModelTx
@@ -68,42 +68,43 @@ class ProjectionRunner:
         return min(self.positions.values(), default=0)
 
     def catch_up(self, stop: int | None = None) -> int:
-        """Fold everything recorded so far (up to ``stop``); returns how many events were read.
-
-        The next batch is fetched on a second connection while this one is folded, so the
-        database's time and ours overlap.
-        """
+        """Fold everything recorded so far (up to ``stop``); returns how many events were read."""
         if not self._started:
             self.start()
         wanted = frozenset().union(*(p.consumes for p in self.projections))
         total = 0
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch:
-            upcoming = self._fetch(prefetch, self.position, stop)
-            while upcoming is not None:
-                records = upcoming.result()
-                if not records:
-                    return total
-                last = records[-1].position
-                upcoming = (self._fetch(prefetch, last, stop)
-                            if len(records) == self.batch_size else None)
-                try:
-                    self._fold(records, wanted)
-                    self._commit(last)
-                except BaseException:
-                    # The batch is folded in memory but not committed: forget it, so the next
-                    # call starts again from what the tables hold.
-                    self._started = False
-                    if upcoming is not None:
-                        upcoming.cancel()
-                    raise
-                total += len(records)
+        for records in self._batches(stop):
+            try:
+                self._fold(records, wanted)
+                self._commit(records[-1].position)
+            except BaseException:
+                # The batch is folded in memory but not committed: forget it, so the next call
+                # starts again from what the tables hold.
+                self._started = False
+                raise
+            total += len(records)
         return total
 
-    def _fetch(self, prefetch: ThreadPoolExecutor, after: int,
-               stop: int | None) -> Future[list[StoredRecord]] | None:
+    def _batches(self, stop: int | None) -> Iterator[list[StoredRecord]]:
+        """Batches from the current position. While one is folded, the next is fetched on a
+        second connection, so the database's time and ours overlap; a follower that finds at
+        most one batch waiting starts no thread."""
+        read = self.ledger.store.read_records
+        after = self.position
         if stop is not None and after >= stop:
-            return None
-        return prefetch.submit(self.ledger.store.read_records, after, self.batch_size, stop=stop)
+            return
+        records = read(after, self.batch_size, stop=stop)
+        if len(records) < self.batch_size:
+            if records:
+                yield records
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch:
+            while records:
+                last = records[-1].position
+                more = len(records) == self.batch_size and (stop is None or last < stop)
+                upcoming = prefetch.submit(read, last, self.batch_size, stop=stop) if more else None
+                yield records
+                records = upcoming.result() if upcoming is not None else []
 
     def _fold(self, records: Sequence[StoredRecord], wanted: frozenset[str]) -> None:
         # Only events some projection folds are decoded; the others just move the ledger clock.
