@@ -29,6 +29,7 @@ from adapters.kalshi.simulator.faults import Faults
 from adapters.kalshi.simulator.handlers import BadRequest, error
 from adapters.kalshi.simulator.state import StateStore
 from adapters.kalshi.simulator.traders import MarketMakers
+from adapters.kalshi.simulator.websocket import websocket_routes
 from domain.config import MilkbotConfig
 from domain.money import MONEY_SCALE
 
@@ -185,6 +186,7 @@ def create_app(config: MilkbotConfig, *, seed: int, clock: Clock, public_key: Pu
         route("/portfolio/balance", handlers.get_balance, signed=True),
         Route("/_sim/faults", _get_faults, methods=["GET"]),
         Route("/_sim/faults", _set_faults, methods=["POST"]),
+        *websocket_routes(sim),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     app.state.sim = sim
