@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from adapters.kalshi.signing import Credentials, load_private_key
-from tests.e2e.test_sim_nws import free_port, wait_for_port
+from tests import servers
+from tests.e2e.test_sim_nws import wait_for_port
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +43,7 @@ def signed_get(port: int, key_file: Path, path: str) -> httpx.Response:
 
 
 def test_the_generated_client_key_trades_and_survives_a_restart(tmp_path: Path) -> None:
-    port = free_port()
+    port = servers.free_port()
     exchange = start(port, tmp_path)
     try:
         wait_for_port(port, exchange)

@@ -16,14 +16,9 @@ from adapters.nws.cli_report import parse_cli_product
 from adapters.nws.client import NwsClient
 from domain.config import parse_config
 from milkbot.settings import SHIPPED_CONFIG
+from tests import servers
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 30) -> None:
@@ -40,7 +35,7 @@ def wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 30
 
 def test_the_nws_simulator_serves_forecasts_and_cli_reports(tmp_path: Path,
                                                            request: pytest.FixtureRequest) -> None:
-    port = free_port()
+    port = servers.free_port()
     sim = subprocess.Popen(
         [sys.executable, "-m", "milkbot.cli", "sim", "nws", "--port", str(port), "--state",
          str(tmp_path), "--start", "2026-08-28T12:00:00+00:00", "--speed", "60"],

@@ -8,9 +8,6 @@ and jsonschema are not installed.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,13 +18,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from adapters.kalshi.signing import Credentials, load_private_key, load_public_key, new_rsa_key_pair
 from adapters.kalshi.simulator import PREFIX, create_app
 from adapters.nws.simulator.weather import WeatherGenerator
 from domain.config import MilkbotConfig, parse_config
-from tests import paths
+from tests import paths, servers
 from tests.openapi import OpenApiSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,12 +56,6 @@ class Sim:
         return httpx.request(method, url, headers=headers, json=json, params=params, timeout=10)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serving(state_dir: Path, clock: list[datetime]) -> Iterator[Sim]:
     # Signatures are checked against the test's clock here; the default (the real clock) is what
@@ -73,22 +63,8 @@ def serving(state_dir: Path, clock: list[datetime]) -> Iterator[Sim]:
     app = create_app(config(), seed=SEED, clock=lambda: clock[0], public_key=keys()[1],
                      weather=WeatherGenerator(config().cities, seed=SEED), state_dir=state_dir,
                      auth_clock_ms=lambda: int(clock[0].timestamp() * 1000))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off", ws="none"))
-    thread = threading.Thread(target=server.run, name="kalshi-sim", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:  # poll until uvicorn says it is listening
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the Kalshi simulator did not start")
-        threading.Event().wait(0.01)
-    try:
-        yield Sim(f"http://127.0.0.1:{port}", app, clock)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        assert not thread.is_alive()
+    with servers.serving(app, name="kalshi-sim") as url:
+        yield Sim(url, app, clock)
 
 
 @pytest.fixture

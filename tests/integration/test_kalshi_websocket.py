@@ -7,13 +7,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -24,7 +23,8 @@ from adapters.kalshi.simulator.websocket import WS_PATH
 from adapters.kalshi.websocket import Backoff, KalshiWebSocket, OrderBook
 from adapters.nws.simulator.weather import WeatherGenerator
 from domain.money import count_from_fp, price_from_dollars
-from tests.integration.test_kalshi_simulator import NOW, SEED, _free_port, an_order, config, keys
+from tests import servers
+from tests.integration.test_kalshi_simulator import NOW, SEED, an_order, config, keys
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 10.0) -> None:
@@ -41,31 +41,23 @@ class Exchange:
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
-        self.port = _free_port()
+        self.port = servers.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}{WS_PATH}"
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._running: ExitStack | None = None
 
     def start(self) -> None:
         app = create_app(config(), seed=SEED, clock=lambda: NOW, public_key=keys()[1],
                          weather=WeatherGenerator(config().cities, seed=SEED),
                          state_dir=self.state_dir)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                               log_level="warning", lifespan="off",
-                                               ws="websockets-sansio"))
-        thread = threading.Thread(target=server.run, name="kalshi-sim-ws", daemon=True)
-        thread.start()
-        wait_for(lambda: server.started or not thread.is_alive(), "the simulator to start")
-        assert server.started
-        self._server, self._thread = server, thread
+        self._running = ExitStack()
+        self._running.enter_context(servers.serving(app, port=self.port, name="kalshi-sim-ws",
+                                                    ws="websockets-sansio"))
 
     def stop(self) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        assert not self._thread.is_alive()
-        self._server = self._thread = None
+        assert self._running is not None
+        self._running.close()
+        self._running = None
 
     def call(self, method: str, path: str, *, json: Any = None) -> httpx.Response:
         url = self.url + PREFIX + path
@@ -89,7 +81,7 @@ def exchange(tmp_path: Path) -> Iterator[Exchange]:
     try:
         yield running
     finally:
-        if running._server is not None:
+        if running._running is not None:
             running.stop()
 
 

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -22,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from adapters.nws.client import NwsClient
 from adapters.nws.simulator import Faults, create_app
@@ -30,7 +26,7 @@ from adapters.nws.simulator.weather import c_tenths_to_f, round_f
 from adapters.nws.snapshots import WeatherSnapshotter
 from domain.config import MilkbotConfig, parse_config
 from domain.events import MarketKind, WeatherFeedFailed, WeatherSnapshotted, deterministic_id
-from tests import paths
+from tests import paths, servers
 from tests.openapi import OpenApiSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,34 +54,12 @@ class Simulator:
                          timeout=10)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Simulator]:
     clock = [NOW]
     app = create_app(config(), seed=5, clock=lambda: clock[0])
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off", ws="none"))
-    thread = threading.Thread(target=server.run, name="nws-sim", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:  # poll until uvicorn says it is listening
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the NWS simulator did not start")
-        threading.Event().wait(0.01)
-    with socket.create_connection(("127.0.0.1", port), timeout=2):
-        pass
-    try:
-        yield Simulator(f"http://127.0.0.1:{port}", app, clock)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        assert not thread.is_alive()
+    with servers.serving(app, name="nws-sim") as url:
+        yield Simulator(url, app, clock)
 
 
 @pytest.fixture(autouse=True)
