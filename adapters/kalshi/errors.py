@@ -49,7 +49,13 @@ class KalshiRejected(KalshiError):
 
 
 class Unauthorized(KalshiRejected):
-    pass
+    """Kalshi did not accept the signature. Either the key is wrong, or this machine's clock is off:
+    a signature carries its timestamp and is refused a few seconds either side of the venue's."""
+
+    def __init__(self, status: int, code: str, message: str, *, path: str = "") -> None:
+        super().__init__(status, code, message, path=path)
+        self.args = (f"{self.args[0]} (check MILKBOT_KALSHI_KEY_ID, MILKBOT_KALSHI_PRIVATE_KEY_FILE "
+                     "and that this machine's clock is synchronised)",)
 
 
 class DuplicateOrder(KalshiRejected):

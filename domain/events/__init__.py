@@ -10,7 +10,13 @@ from domain.events.base import (
     Side,
     deterministic_id,
 )
-from domain.events.market import BookLevel, MarketQuote, MarketSettled, MarketSnapshotted
+from domain.events.market import (
+    BookLevel,
+    MarketFeedFailed,
+    MarketQuote,
+    MarketSettled,
+    MarketSnapshotted,
+)
 from domain.events.risk import (
     AlertRaised,
     CheckOutcome,
@@ -49,7 +55,8 @@ __all__ = [
     "MILKBOT_NAMESPACE", "Action", "AlertRaised", "BinProbability", "BookLevel", "CheckOutcome",
     "ClimateReportRecorded", "ClimateReportRejected", "ConfigVersionRecorded", "DecisionMade",
     "Edge", "Event",
-    "ForecastPeriod", "Inches", "IntendedOrder", "KillSwitchEngaged", "MarketKind", "MarketQuote",
+    "ForecastPeriod", "Inches", "IntendedOrder", "KillSwitchEngaged", "MarketFeedFailed", "MarketKind",
+    "MarketQuote",
     "MarketSettled", "MarketSnapshotted", "Observation", "OrderAccepted", "OrderAmended",
     "OrderCanceled", "OrderExpired", "OrderFilled", "OrderRejected", "OrderRiskChecked",
     "OrderSubmitted", "Record", "RiskLimitBreached", "Side", "TradingResumed",

@@ -53,6 +53,22 @@ class MarketSnapshotted(Event):
     markets: tuple[MarketQuote, ...]
 
 
+class MarketFeedFailed(Event):
+    """The exchange gave no usable ladder for a series; nothing of that attempt was used."""
+
+    city: str
+    kind: MarketKind
+    series_ticker: str
+    #: The event being read when it failed, if discovery got that far.
+    event_ticker: str | None = None
+    #: What was being fetched: ``events`` or ``orderbook``.
+    operation: str
+    error: str
+    message: str
+    #: The venue's HTTP status when it answered with a refusal.
+    status: int | None = None
+
+
 class MarketSettled(Event):
     """Kalshi determined a market: what one YES contract pays (NO pays 1 minus that)."""
 
