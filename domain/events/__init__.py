@@ -33,6 +33,7 @@ from domain.events.trading import (
     DecisionMade,
     Edge,
     IntendedOrder,
+    ModelProbabilities,
     OrderAccepted,
     OrderAmended,
     OrderCanceled,
@@ -53,13 +54,11 @@ from domain.events.weather import (
 
 __all__ = [
     "MILKBOT_NAMESPACE", "Action", "AlertRaised", "BinProbability", "BookLevel", "CheckOutcome",
-    "ClimateReportRecorded", "ClimateReportRejected", "ConfigVersionRecorded", "DecisionMade",
-    "Edge", "Event",
-    "ForecastPeriod", "Inches", "IntendedOrder", "KillSwitchEngaged", "MarketFeedFailed", "MarketKind",
-    "MarketQuote",
-    "MarketSettled", "MarketSnapshotted", "Observation", "OrderAccepted", "OrderAmended",
-    "OrderCanceled", "OrderExpired", "OrderFilled", "OrderRejected", "OrderRiskChecked",
-    "OrderSubmitted", "Record", "RiskLimitBreached", "Side", "TradingResumed",
-    "TradingState", "TradingStateChanged", "WeatherFeedFailed", "WeatherSnapshotted",
+    "ClimateReportRecorded", "ClimateReportRejected", "ConfigVersionRecorded", "DecisionMade", "Edge",
+    "Event", "ForecastPeriod", "Inches", "IntendedOrder", "KillSwitchEngaged", "MarketFeedFailed",
+    "MarketKind", "MarketQuote", "MarketSettled", "MarketSnapshotted", "ModelProbabilities",
+    "Observation", "OrderAccepted", "OrderAmended", "OrderCanceled", "OrderExpired", "OrderFilled",
+    "OrderRejected", "OrderRiskChecked", "OrderSubmitted", "Record", "RiskLimitBreached", "Side",
+    "TradingResumed", "TradingState", "TradingStateChanged", "WeatherFeedFailed", "WeatherSnapshotted",
     "config_version_of", "deterministic_id",
 ]

@@ -12,10 +12,22 @@ from domain.money import Count, Money, Price
 
 
 class BinProbability(Record):
-    """Our probability that one market settles YES."""
+    """Our probability that one market settles YES, beside the baselines it is scored against."""
 
     ticker: str
     probability: float
+    #: What climatology alone gives the same market.
+    climatology: float | None = None
+    #: What the market's own prices imply (the mid, normalised across the ladder).
+    market: float | None = None
+
+
+class ModelProbabilities(Record):
+    """One component model's probabilities, in the order of the decision's ``probabilities``, so
+    each component can be scored on its own when the market settles (the ensemble's weights)."""
+
+    model: str
+    probabilities: tuple[float, ...]
 
 
 class Edge(Record):
@@ -40,6 +52,10 @@ class IntendedOrder(Record):
     action: Action
     price: Price
     count: Count
+    #: Rest only: never take liquidity (a maker order).
+    post_only: bool = False
+    #: Why, in plain words (edge, sizing, caps).
+    reason: str = ""
 
 
 def config_version_of(content: str) -> str:
@@ -73,6 +89,14 @@ class DecisionMade(Event):
     weather_snapshot_ids: tuple[uuid.UUID, ...]
     config_version: str
     probabilities: tuple[BinProbability, ...]
+    #: Whole days from the decision's local date to the climate day (or month end) it prices.
+    lead_days: int | None = None
+    #: The provider's own forecast before any correction (the high in °F, or the expected monthly
+    #: total in inches), so the station's bias can be learned against the settled value.
+    forecast_value: float | None = None
+    #: The ``ModelStateRecorded`` (learned bias, spread, ensemble weights) the models used.
+    model_state_id: uuid.UUID | None = None
+    components: tuple[ModelProbabilities, ...] = ()
     edges: tuple[Edge, ...] = ()
     intended_orders: tuple[IntendedOrder, ...] = ()
     no_trade_reason: str | None = None

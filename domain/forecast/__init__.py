@@ -1,0 +1,1 @@
+"""Forecast models: recorded weather in, a probability for every market of a ladder out."""
