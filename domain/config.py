@@ -9,14 +9,12 @@ caller's job. The configuration's version is the SHA-256 of its exact text
 from __future__ import annotations
 
 import tomllib
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from domain.climatology import ClimateNormals
 from domain.events.base import MarketKind
 from domain.events.trading import config_version_of
-
-Monthly = Annotated[list[float], Field(min_length=12, max_length=12)]
 
 
 class ConfigError(ValueError):
@@ -38,16 +36,6 @@ class SettlementSource(_Strict):
     #: Where to forecast, when the settling station is not the city's own point.
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-
-
-class ClimateNormals(_Strict):
-    """Monthly climatology (January first), the baseline when forecasts are thin."""
-
-    source: str
-    high_f: Monthly
-    low_f: Monthly
-    precip_in: Monthly
-    snow_in: Monthly
 
 
 class CityConfig(_Strict):

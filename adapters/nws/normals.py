@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.nws.errors import MalformedPayload
-from domain.config import ClimateNormals
+from domain.climatology import ClimateNormals
 
 _MISSING = {-9999.0, -8888.0, -6666.0}
 _TRACE = -7777.0

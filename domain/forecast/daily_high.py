@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.climate_day import climate_day_of, climate_day_start
-from domain.config import ClimateNormals
+from domain.climatology import ClimateNormals
 from domain.events import WeatherSnapshotted
 from domain.forecast.distributions import AtLeast, Distribution, Mixture, Normal
 

@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from vega_datasets import local_data
 
-from domain.config import ClimateNormals
+from domain.climatology import ClimateNormals
 from domain.events import MarketQuote
 from domain.forecast.daily_high import DailyHighInputs, DailyHighParams, forecast, normal_high
 from domain.forecast.distributions import rung_probabilities

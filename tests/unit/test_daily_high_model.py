@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from domain.config import ClimateNormals
+from domain.climatology import ClimateNormals
 from domain.events import ForecastPeriod, Observation, WeatherSnapshotted
 from domain.forecast.daily_high import (
     DailyHighInputs,
