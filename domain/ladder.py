@@ -25,9 +25,10 @@ NO ask is 1 minus the best YES bid.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
@@ -58,6 +59,24 @@ SHAPE: dict[MarketKind, Shape] = {
 
 class LadderError(ValueError):
     """The snapshot does not describe a ladder the models can price; the reason says why."""
+
+
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_EVENT_DATE = re.compile(r"-(\d\d)([A-Z]{3})(\d\d)?$")
+
+
+def event_period(event_ticker: str, kind: MarketKind) -> date:
+    """The climate day (``KXHIGHNY-26AUG28`` -> 2026-08-28) or the first of the month
+    (``KXRAINNYCM-26AUG`` -> 2026-08-01) an event settles on, from Kalshi's ticker convention."""
+    match = _EVENT_DATE.search(event_ticker)
+    daily = kind is MarketKind.DAILY_HIGH
+    if match is None or match.group(2) not in _MONTHS or (match.group(3) is not None) != daily:
+        raise LadderError(f"{event_ticker}: no {'day' if daily else 'month'} in the event ticker")
+    year, month = 2000 + int(match.group(1)), _MONTHS.index(match.group(2)) + 1
+    try:
+        return date(year, month, int(match.group(3)) if daily else 1)
+    except ValueError:
+        raise LadderError(f"{event_ticker}: {match.group(0)[1:]} is not a date") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from domain.events import MarketKind, MarketQuote
-from domain.ladder import Ladder, LadderError, Shape
+from domain.ladder import Ladder, LadderError, Shape, event_period
 from tests.builders import a_ladder, a_market_snapshot
 
 
@@ -97,3 +98,24 @@ def test_an_empty_snapshot_is_no_ladder() -> None:
     snapshot = a_market_snapshot()
     with pytest.raises(LadderError, match="no markets"):
         Ladder.of(snapshot.model_copy(update={"markets": ()}))
+
+
+@pytest.mark.parametrize(("ticker", "kind", "period"), [
+    ("KXHIGHNY-26AUG28", MarketKind.DAILY_HIGH, date(2026, 8, 28)),
+    ("KXHIGHTDC-27JAN01", MarketKind.DAILY_HIGH, date(2027, 1, 1)),
+    ("KXRAINNYCM-26AUG", MarketKind.MONTHLY_RAIN, date(2026, 8, 1)),
+    ("KXNYCSNOWM-26DEC", MarketKind.MONTHLY_SNOW, date(2026, 12, 1)),
+])
+def test_the_event_ticker_names_the_day_or_month_it_settles_on(ticker: str, kind: MarketKind,
+                                                               period: date) -> None:
+    assert event_period(ticker, kind) == period
+
+
+@pytest.mark.parametrize(("ticker", "kind"), [
+    ("KXHIGHNY-26AUG", MarketKind.DAILY_HIGH), ("KXRAINNYCM-26AUG28", MarketKind.MONTHLY_RAIN),
+    ("KXHIGHNY-26FOO28", MarketKind.DAILY_HIGH), ("KXHIGHNY-26FEB30", MarketKind.DAILY_HIGH),
+    ("KXHIGHNY", MarketKind.DAILY_HIGH),
+])
+def test_an_event_ticker_without_its_period_is_refused(ticker: str, kind: MarketKind) -> None:
+    with pytest.raises(LadderError, match=ticker):
+        event_period(ticker, kind)
