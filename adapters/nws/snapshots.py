@@ -1,7 +1,8 @@
 """Turning what the NWS says about a city into one ledger event: a snapshot, or a failure.
 
-``WeatherSnapshotter.snapshot`` asks the client for the city's 12-hour forecast, hourly forecast
-and the settling station's observations, and returns a ``WeatherSnapshotted`` carrying them with
+``WeatherSnapshotter.snapshot`` asks the client for the city's 12-hour forecast, an hourly forecast
+(for monthly rain and snow, the raw grid's hours, the only ones with precipitation and snowfall
+amounts) and the settling station's observations, and returns a ``WeatherSnapshotted`` carrying them with
 the provider's own times. When any of those fails (unreachable, a problem answer, stale or
 malformed data), it returns a ``WeatherFeedFailed`` naming what failed and why instead: the
 failure is recorded, and nothing half-fetched ever becomes a forecast. The adapter translates;
@@ -53,8 +54,13 @@ class WeatherSnapshotter:
             point = self._client.point(*city.forecast_point(kind))
             operation = "forecast"
             forecast = self._client.forecast(point, max_age=self._forecast_max_age)
-            operation = "hourly forecast"
-            hourly = self._client.hourly_forecast(point, max_age=self._forecast_max_age)
+            if kind is MarketKind.DAILY_HIGH:
+                operation = "hourly forecast"
+                hourly = self._client.hourly_forecast(point, max_age=self._forecast_max_age).periods
+            else:
+                # Only the raw grid carries the quantitative precipitation and snowfall forecasts.
+                operation = "gridpoint"
+                hourly = self._client.gridpoint(point, max_age=self._forecast_max_age).hourly_periods()
             operation = "observations"
             observations = self._client.observations(source.station,
                                                      start=now - self._observation_window, end=now)
@@ -68,6 +74,6 @@ class WeatherSnapshotter:
         return WeatherSnapshotted(
             **envelope, venue_time=forecast.update_time, city=city.code, station=source.station,
             provider=PROVIDER, issued_at=forecast.update_time, forecast=forecast.periods,
-            hourly=tuple(p for p in hourly.periods if p.start < horizon),
+            hourly=tuple(p for p in hourly if p.start < horizon),
             observations=observations,
         )

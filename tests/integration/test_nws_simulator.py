@@ -321,6 +321,11 @@ def test_a_city_snapshot_carries_forecast_hourly_and_observations(
     assert len(event.forecast) >= 10 and len(event.hourly) >= 48
     assert event.observations and all(o.time <= NOW for o in event.observations)
     assert all(o.temperature_f is not None for o in event.observations)
+    # Monthly markets need the amounts: the grid's hours carry QPF and snowfall.
+    assert sum(p.precip_in is not None for p in event.hourly) >= 48
+    daily = snapshotter.snapshot(config().city("CHI"), MarketKind.DAILY_HIGH, version=1,
+                                 correlation_id=deterministic_id("test"))
+    assert isinstance(daily, WeatherSnapshotted) and daily.hourly[0].temperature_f is not None
 
 
 @pytest.mark.parametrize(("fault", "operation", "error", "stale"), [
