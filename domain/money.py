@@ -17,6 +17,7 @@ quantity   unit                         example
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
@@ -43,13 +44,20 @@ class BadFixedPoint(ValueError):
     """A fixed-point string that is not a number, or has more decimals than its unit allows."""
 
 
+#: Plain decimal notation as Kalshi writes it: ASCII digits, one optional sign and point, at most
+#: 19 digits before it. No exponent, underscore, space or other script's digits, so a hostile
+#: ``"1e999999"`` is refused at once instead of costing seconds of arithmetic or an Overflow.
+_FIXED = re.compile(r"-?[0-9]{1,19}(\.[0-9]{1,18})?|-?\.[0-9]{1,18}")
+
+
 def _parse_fixed(text: str, scale: int, what: str) -> int:
+    if not isinstance(text, str) or _FIXED.fullmatch(text) is None:
+        shown = text[:40] if isinstance(text, str) else text
+        raise BadFixedPoint(f"{what} {shown!r} is not a plain decimal number")
     try:
         value = Decimal(text)
-    except (InvalidOperation, TypeError) as e:
+    except InvalidOperation as e:  # unreachable after the pattern; kept as the type's contract
         raise BadFixedPoint(f"{what} {text!r} is not a decimal number") from e
-    if not value.is_finite():
-        raise BadFixedPoint(f"{what} {text!r} is not a finite number")
     scaled = value * scale
     if scaled != scaled.to_integral_value():
         raise BadFixedPoint(f"{what} {text!r} has more precision than 1/{scale}")

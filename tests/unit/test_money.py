@@ -26,6 +26,15 @@ def test_prices_finer_than_a_centicent_or_outside_a_dollar_are_refused(text: str
         price_from_dollars(text)
 
 
+@pytest.mark.parametrize("text", ["1e999999", "1E+5", "1_0", " 1.0 ", "\u0661.0", "+1", "Infinity",
+                                  "1" * 20, "0." + "1" * 19, "1.", "--1"])
+def test_only_plain_decimal_notation_is_read(text: str) -> None:
+    """Exponents, underscores, spaces and other scripts' digits are refused before any arithmetic:
+    a hostile ``"1e999999"`` would otherwise cost seconds or raise decimal.Overflow."""
+    with pytest.raises(BadFixedPoint, match="not a plain decimal"):
+        count_from_fp(text)
+
+
 def test_fractional_counts_are_exact() -> None:
     assert count_from_fp("10.00") == 1000
     assert count_from_fp("0.37") == 37
