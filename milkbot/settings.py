@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_URL
     config: Path = SHIPPED_CONFIG
     kalshi_base_url: str = "https://external-api.demo.kalshi.co/trade-api/v2"
+    #: Unset: derived from kalshi_base_url (adapters.kalshi.websocket.websocket_url).
+    kalshi_ws_url: str | None = None
     kalshi_key_id: SecretStr | None = None
     kalshi_private_key_file: Path | None = None
     nws_base_url: str = "https://api.weather.gov"

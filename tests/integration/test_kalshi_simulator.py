@@ -251,7 +251,9 @@ def test_state_survives_a_restart_and_settlement_pays_after_the_climate_day(tmp_
 
         clock[0] = datetime(2026, 1, 21, 15, 0, tzinfo=UTC)  # the climate day is over and settled
         after = conforms(second.call("GET", "/portfolio/balance"), "/portfolio/balance")
-        assert after["balance"] == before["balance"] + 100  # one winning contract pays $1.00
+        # One winning contract pays $1.00, and the cent the resting "keep-me" bid held comes back
+        # when it is canceled at the close (balance is what is available for trading).
+        assert after["balance"] == before["balance"] + 101
         assert second.call("GET", "/portfolio/positions").json()["market_positions"] == []
         order = second.call("GET", f"/portfolio/orders/{resting['order_id']}").json()["order"]
         assert order["status"] == "canceled"

@@ -1,13 +1,18 @@
 """The Kalshi WebSocket client against the simulator's socket over real loopback: books kept
-equal to the REST orderbook, a sequence gap healed by resubscribing, signed handshakes only,
-reconnecting after a restart, and a clean stop. Every wait is on a condition with a deadline."""
+equal to the REST orderbook, a sequence gap or an unreadable delta healed by resubscribing, the
+account's fills and order updates read exactly as REST reads them (a fill heard on both records
+once), signed handshakes only, reconnecting after a restart, and a clean stop. Every wait is on a
+condition or a queue with a deadline."""
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +21,22 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from adapters.kalshi.client import KalshiClient
 from adapters.kalshi.errors import Unauthorized
+from adapters.kalshi.recording import fill_event
 from adapters.kalshi.signing import Credentials, load_private_key, new_rsa_key_pair
 from adapters.kalshi.simulator import PREFIX, create_app
 from adapters.kalshi.simulator.websocket import WS_PATH
-from adapters.kalshi.websocket import Backoff, KalshiWebSocket, OrderBook
+from adapters.kalshi.websocket import Backoff, KalshiWebSocket, OrderBook, SocketFill
+from adapters.kalshi.wire.orders import VenueOrder
 from adapters.nws.simulator.weather import WeatherGenerator
-from domain.money import count_from_fp, price_from_dollars
+from domain.events.base import Action, Side
+from domain.money import PRICE_SCALE, count_from_fp, price_from_dollars, price_to_dollars
+from eventstore.ledger import open_ledger
 from tests import servers
 from tests.integration.test_kalshi_simulator import NOW, SEED, an_order, config, keys
+
+HEARD_S = 10.0  # how long a test waits for a message it expects
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 10.0) -> None:
@@ -73,6 +85,15 @@ class Exchange:
 
         return OrderBook(ticker, side(body["yes_dollars"]), side(body["no_dollars"]))
 
+    def rest(self) -> KalshiClient:
+        return KalshiClient(self.url + PREFIX, keys()[0], sleep=lambda _: None)
+
+    def best_ask(self, ticker: str) -> str:
+        """The YES price a buy crosses at: one dollar less the best NO bid."""
+        no_bids = self.rest_book(ticker).no_bids
+        assert no_bids, f"{ticker} has no asks to take"
+        return price_to_dollars(PRICE_SCALE - no_bids[0][0])
+
 
 @pytest.fixture
 def exchange(tmp_path: Path) -> Iterator[Exchange]:
@@ -85,10 +106,14 @@ def exchange(tmp_path: Path) -> Iterator[Exchange]:
             running.stop()
 
 
+def nyc_market(exchange: Exchange, index: int) -> str:
+    event = exchange.call("GET", "/events/KXHIGHNY-26JAN20?with_nested_markets=true").json()
+    return str(event["markets"][index]["ticker"])
+
+
 @pytest.fixture
 def ticker(exchange: Exchange) -> str:
-    event = exchange.call("GET", "/events/KXHIGHNY-26JAN20?with_nested_markets=true").json()
-    return str(event["markets"][2]["ticker"])
+    return nyc_market(exchange, 2)
 
 
 @contextmanager
@@ -105,6 +130,10 @@ def socket(exchange: Exchange, tickers: list[str], creds: Credentials | None = N
 
 def in_step(exchange: Exchange, client: KalshiWebSocket, ticker: str) -> Callable[[], bool]:
     return lambda: client.book(ticker) == exchange.rest_book(ticker)
+
+
+def private_channels_live(client: KalshiWebSocket) -> Callable[[], bool]:
+    return lambda: {"fill", "user_orders"} <= client.subscribed
 
 
 def test_snapshot_and_deltas_keep_the_book_equal_to_rest(exchange: Exchange, ticker: str) -> None:
@@ -134,6 +163,78 @@ def test_a_sequence_gap_resubscribes_and_the_book_recovers(exchange: Exchange, t
         wait_for(in_step(exchange, client, ticker), "a fresh snapshot")
         book = client.book(ticker)
         assert book is not None and (400, 100) in book.yes_bids
+
+
+def test_an_unreadable_delta_resubscribes_and_the_book_recovers(exchange: Exchange, ticker: str) -> None:
+    with socket(exchange, [ticker]) as client:
+        wait_for(in_step(exchange, client, ticker), "the snapshot")
+        assert httpx.post(exchange.url + "/_sim/ws-faults", json={"corrupt_next": 1}).is_success
+        placed = exchange.call("POST", "/portfolio/events/orders",
+                               json=an_order(ticker, "bid", "0.0200", "1.00"))
+        assert placed.status_code == 201 and placed.json()["remaining_count"] == "1.00", placed.text
+
+        wait_for(lambda: client.malformed == 1, "the garbled delta to be counted")
+        wait_for(in_step(exchange, client, ticker), "a fresh snapshot")
+        book = client.book(ticker)
+        assert book is not None and (200, 100) in book.yes_bids
+        assert client.gaps == 0, "healed when the delta was unreadable, not at the next delta's gap"
+
+
+def test_a_fill_heard_on_the_socket_records_as_the_same_fill_read_by_rest(exchange: Exchange,
+                                                                          ticker: str) -> None:
+    fills: queue.Queue[SocketFill] = queue.Queue()
+    elsewhere = nyc_market(exchange, 3)  # the socket's books are another market's: fills are all ours
+    with socket(exchange, [ticker], on_fill=fills.put) as client:
+        wait_for(private_channels_live(client), "the fill subscription")
+        placed = exchange.call("POST", "/portfolio/events/orders", json=an_order(
+            elsewhere, "bid", exchange.best_ask(elsewhere), "1.00", client_order_id="ws-fill-1"))
+        assert placed.status_code == 201 and placed.json()["fill_count"] == "1.00", placed.text
+        heard = fills.get(timeout=HEARD_S)
+    assert client.malformed == 0 and fills.empty()
+
+    with exchange.rest() as rest:
+        (read,) = rest.fills(order_id=placed.json()["order_id"])
+    assert heard.fill == read, "the socket's fill reads exactly as GET /portfolio/fills"
+    assert (heard.client_order_id, heard.post_position) == ("ws-fill-1", 100)
+    assert (read.ticker, read.side, read.action, read.count, read.is_taker) == (
+        elsewhere, Side.YES, Action.BUY, 100, True) and read.fee > 0
+
+    def recorded(fill: Any, at_s: int, correlation_id: uuid.UUID) -> Any:
+        return fill_event(fill, client_order_id="ws-fill-1", city="New York",
+                          recorded_at=NOW + timedelta(seconds=at_s), correlation_id=correlation_id)
+
+    same = uuid.uuid4()
+    assert recorded(heard.fill, 1, same) == recorded(read, 1, same)
+    from_rest, from_socket = recorded(read, 1, uuid.uuid4()), recorded(heard.fill, 2, uuid.uuid4())
+    assert (from_socket.event_id, from_socket.stream, from_socket.version) == (
+        from_rest.event_id, f"fill:{read.fill_id}", 1)
+    with open_ledger("sqlite:///:memory:") as ledger:
+        assert len(ledger.store.append([from_rest]).positions) == 1
+        assert ledger.store.append([from_socket]).already_recorded, "heard twice, recorded once"
+        assert [r.event for r in ledger.store.read()] == [from_rest]
+
+
+def test_order_updates_on_the_socket_read_as_rest_reads_the_order(exchange: Exchange,
+                                                                   ticker: str) -> None:
+    orders: queue.Queue[VenueOrder] = queue.Queue()
+    with socket(exchange, [ticker], on_order=orders.put) as client, exchange.rest() as rest:
+        wait_for(private_channels_live(client), "the user_orders subscription")
+        placed = exchange.call("POST", "/portfolio/events/orders", json=an_order(
+            ticker, "ask", "0.9900", "3.00", client_order_id="ws-order-1"))
+        assert placed.status_code == 201, placed.text
+        order_id = placed.json()["order_id"]
+
+        resting = orders.get(timeout=HEARD_S)
+        assert resting == rest.order(order_id)
+        assert (resting.status, resting.remaining_count, resting.client_order_id) == (
+            "resting", 300, "ws-order-1")
+        # The message has the legacy side but no action; it reads as REST's legacy pair does.
+        assert (resting.side, resting.action, resting.price) == (Side.NO, Action.BUY, 100)
+
+        assert exchange.call("DELETE", f"/portfolio/events/orders/{order_id}").is_success
+        canceled = orders.get(timeout=HEARD_S)
+        assert canceled == rest.order(order_id) and canceled.status == "canceled"
+    assert client.malformed == 0 and orders.empty()
 
 
 def test_an_unsigned_or_wrongly_signed_handshake_is_refused(exchange: Exchange, ticker: str) -> None:
@@ -174,12 +275,14 @@ def test_stop_is_clean_and_malformed_messages_are_counted(exchange: Exchange, ti
     with socket(exchange, [ticker], listener=broken_listener) as client:
         wait_for(in_step(exchange, client, ticker), "the snapshot")
         wait_for(lambda: client.listener_errors >= 1, "the ticker to reach the broken listener")
-        # Feed the message handler what a confused venue might send; the socket stays up.
+        # Feed the message handler what a confused venue might send (for no subscription of
+        # ours, so nothing is resubscribed); the socket stays up.
         conn: Any = None
-        for junk in ("not json", "[1, 2]", '{"type": "orderbook_delta", "sid": 1}',
-                     '{"type": "ticker"}', '{"type": "orderbook_snapshot", "sid": "1", "seq": 1, "msg": {}}'):
+        for junk in ("not json", "[1, 2]", '{"type": "orderbook_delta", "sid": 999}',
+                     '{"type": "ticker"}', '{"type": "orderbook_snapshot", "sid": "1", "seq": 1, "msg": {}}',
+                     '{"type": "fill", "sid": 998, "msg": {"trade_id": 1}}'):
             client._handle(conn, junk)
-        assert client.malformed == 5
+        assert client.malformed == 6
         assert client.connected and client.book(ticker) is not None
 
     assert not client.connected

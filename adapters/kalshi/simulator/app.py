@@ -3,7 +3,12 @@
 ``create_app`` wires a ``Simulator`` (catalog, exchange, market makers, state store, faults, clock,
 the public key requests must be signed with) and the routes in ``handlers``. Portfolio endpoints
 need a valid ``KALSHI-ACCESS-*`` signature; public market data accepts a signed or unsigned request
-(a signed one must verify). Each request first settles whatever the clock says is due.
+(a signed one must verify). Each request first settles whatever the clock says is due, at the
+times the catalog says (resting orders are canceled at the market's close, positions paid at its
+settlement), however late the request that notices it comes.
+
+Routes: market data and portfolio reads (``handlers``), V2 order entry (``orders``), the archive
+(``history``), and ``GET``/``POST /_sim/faults`` (``faults``), which sit outside the API prefix.
 """
 
 from __future__ import annotations
@@ -17,16 +22,16 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.kalshi.signing import PublicKey, verify
-from adapters.kalshi.simulator import handlers
+from adapters.kalshi.simulator import handlers, history, orders
 from adapters.kalshi.simulator.catalog import Catalog, WeatherTruth
 from adapters.kalshi.simulator.exchange import Exchange, OrderRejected
 from adapters.kalshi.simulator.faults import Faults
-from adapters.kalshi.simulator.handlers import BadRequest, error
+from adapters.kalshi.simulator.rest import BadRequest, error
 from adapters.kalshi.simulator.state import StateStore
 from adapters.kalshi.simulator.traders import MarketMakers
 from adapters.kalshi.simulator.websocket import websocket_routes
@@ -36,6 +41,9 @@ from domain.money import MONEY_SCALE
 PREFIX = "/trade-api/v2"
 SKEW_MS = 5_000
 STARTING_BALANCE = 1_000 * MONEY_SCALE
+#: The longest a ``timeout_next`` answer is withheld from a client that never hangs up: only a
+#: safety net, so a forgotten connection cannot keep the server from stopping.
+HOLD_LIMIT_S = 60.0
 Clock = Callable[[], datetime]
 Handler = Callable[[Request, "Simulator"], Awaitable[Response]]
 
@@ -81,18 +89,17 @@ class Simulator:
         return None
 
     def settle_due(self) -> None:
-        """Close and settle the account's markets whose time has come."""
+        """Close and settle the account's markets whose time has come, as of when it came."""
         now = self.now()
-        now_ms = self.now_ms()
         for ticker in sorted(self.exchange.open_tickers()):
             found = self.catalog.market(ticker)
             if found is None:
                 continue
             event, market = found
+            if now >= event.close_time:
+                self.exchange.close_market(ticker, _ms(event.close_time))
             if now >= event.settle_time:
-                self.exchange.settle(ticker, self.catalog.outcome(event, market), now_ms)
-            elif now >= event.close_time:
-                self.exchange.close_market(ticker, now_ms)
+                self.exchange.settle(ticker, self.catalog.outcome(event, market), _ms(event.settle_time))
 
     def save_if_changed(self) -> None:
         if self.exchange.revision != self._saved_revision:
@@ -100,32 +107,65 @@ class Simulator:
             self._saved_revision = self.exchange.revision
 
 
+def _ms(instant: datetime) -> int:
+    return int(instant.timestamp() * 1000)
+
+
+async def _client_gone(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def hold(request: Request, seconds: float) -> bool:
+    """Keep the request waiting ``seconds``, or until the client hangs up: False if it did."""
+    try:
+        await request.body()  # read it now: the handler still can (starlette keeps it)
+    except ClientDisconnect:
+        return False
+    gone = asyncio.ensure_future(_client_gone(request))
+    try:
+        done, _ = await asyncio.wait({gone}, timeout=seconds)
+    finally:
+        gone.cancel()
+    return not done
+
+
 def endpoint(handler: Handler, *, signed: bool) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
         sim: Simulator = request.app.state.sim
         faults = sim.faults
-        if faults.latency_ms:
-            await asyncio.sleep(faults.latency_ms / 1000)
-        if faults.rate_limit_next > 0:
-            faults.rate_limit_next -= 1
-            return error(429, "too_many_requests", "rate limit exceeded")
-        if faults.server_error_next > 0:
-            faults.server_error_next -= 1
-            return error(500, "internal_server_error", "simulated server error")
-        denied = sim.authenticate(request, required=signed)
-        if denied is not None:
-            return denied
-        try:
-            sim.settle_due()
-            response = await handler(request, sim)
-        except OrderRejected as e:
-            response = error(e.status, e.code, e.message)
-        except BadRequest as e:
-            response = error(e.status, e.code, e.message)
-        sim.save_if_changed()
+        if faults.latency_ms and not await hold(request, faults.latency_ms / 1000):
+            return error(504, "gateway_timeout", "the client left before the request was handled")
+        withheld = faults.timeout_next > 0
+        if withheld:
+            faults.timeout_next -= 1
+        response = await answer(request, sim, handler, signed=signed)
+        if withheld:
+            await hold(request, HOLD_LIMIT_S)  # nobody is left to read it, unless held too long
         return response
 
     return run
+
+
+async def answer(request: Request, sim: Simulator, handler: Handler, *, signed: bool) -> Response:
+    """The request's answer, faults (429, 500) and signature checks first; state saved after."""
+    faults = sim.faults
+    if faults.rate_limit_next > 0:
+        faults.rate_limit_next -= 1
+        return error(429, "too_many_requests", "rate limit exceeded")
+    if faults.server_error_next > 0:
+        faults.server_error_next -= 1
+        return error(500, "internal_server_error", "simulated server error")
+    denied = sim.authenticate(request, required=signed)
+    if denied is not None:
+        return denied
+    try:
+        sim.settle_due()
+        response = await handler(request, sim)
+    except (OrderRejected, BadRequest) as e:
+        response = error(e.status, e.code, e.message)
+    sim.save_if_changed()
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -176,14 +216,30 @@ def create_app(config: MilkbotConfig, *, seed: int, clock: Clock, public_key: Pu
         route("/markets", handlers.list_markets),
         route("/markets/{ticker}", handlers.get_market),
         route("/markets/{ticker}/orderbook", handlers.get_orderbook),
-        route("/portfolio/events/orders", handlers.create_order, "POST", signed=True),
-        route("/portfolio/events/orders/{order_id}", handlers.cancel_order, "DELETE", signed=True),
+        route("/portfolio/events/orders", orders.create_order, "POST", signed=True),
+        # the batch paths first: "batched" would otherwise be read as an {order_id}
+        route("/portfolio/events/orders/batched", orders.batch_create_orders, "POST", signed=True),
+        route("/portfolio/events/orders/batched", orders.batch_cancel_orders, "DELETE", signed=True),
+        route("/portfolio/events/orders/{order_id}", orders.cancel_order, "DELETE", signed=True),
+        route("/portfolio/events/orders/{order_id}/amend", orders.amend_order, "POST", signed=True),
+        route("/portfolio/events/orders/{order_id}/decrease", orders.decrease_order, "POST",
+              signed=True),
         route("/portfolio/orders", handlers.list_orders, signed=True),
-        route("/portfolio/orders", handlers.create_order_v1, "POST", signed=True),
+        route("/portfolio/orders", orders.create_order_v1, "POST", signed=True),
+        # before {order_id}, which "queue_positions" would otherwise match
+        route("/portfolio/orders/queue_positions", handlers.list_queue_positions, signed=True),
         route("/portfolio/orders/{order_id}", handlers.get_order, signed=True),
+        route("/portfolio/orders/{order_id}/queue_position", handlers.get_queue_position, signed=True),
         route("/portfolio/fills", handlers.list_fills, signed=True),
         route("/portfolio/positions", handlers.list_positions, signed=True),
         route("/portfolio/balance", handlers.get_balance, signed=True),
+        route("/portfolio/settlements", handlers.list_settlements, signed=True),
+        route("/historical/cutoff", history.get_cutoff),
+        route("/historical/markets", history.list_markets),
+        route("/historical/markets/{ticker}", history.get_market),
+        route("/historical/fills", history.list_fills, signed=True),
+        route("/historical/orders", history.list_orders, signed=True),
+        route("/historical/positions", history.list_positions, signed=True),
         Route("/_sim/faults", _get_faults, methods=["GET"]),
         Route("/_sim/faults", _set_faults, methods=["POST"]),
         *websocket_routes(sim),

@@ -106,6 +106,26 @@ class Book:
                     return orders.pop(i)
         return None
 
+    def resize(self, order_id: str, remaining: int) -> None:
+        """Shrink a resting order in place: it keeps its place in the queue (a decrease)."""
+        if remaining <= 0:
+            raise ValueError(f"order {order_id} would have nothing left to rest")
+        for order in (*self._bids, *self._asks):
+            if order.order_id == order_id:
+                if remaining > order.remaining:
+                    raise ValueError(f"order {order_id} cannot grow in place")
+                order.remaining = remaining
+                return
+        raise KeyError(order_id)
+
+    def ahead(self, order_id: str) -> int | None:
+        """Contracts queued before a resting order at its price (``None``: not in the book)."""
+        for orders in (self._bids, self._asks):
+            for i, order in enumerate(orders):
+                if order.order_id == order_id:
+                    return sum(o.remaining for o in orders[:i] if o.price == order.price)
+        return None
+
     def would_cross(self, side: Side, limit: int) -> bool:
         best = self.best("ask" if side == "bid" else "bid")
         return best is not None and crosses(side, limit, best.price)

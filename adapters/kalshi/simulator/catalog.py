@@ -139,6 +139,26 @@ class Catalog:
             out += [e for t in tickers if (e := self.event(t)) is not None]
         return out
 
+    def events_settling(self, start: datetime, end: datetime,
+                        series_ticker: str | None = None) -> list[EventDef]:
+        """The events that settle in ``[start, end)``, latest first (for the archive's listing)."""
+        out: list[EventDef] = []
+        for series in self._series.values():
+            if series_ticker is not None and series.ticker != series_ticker:
+                continue
+            # a climate day settles SETTLE_DELAY after its end: look a little either side
+            first = climate_day_of(series.city.timezone, start) - timedelta(days=2)
+            last = climate_day_of(series.city.timezone, end)
+            days = [first + timedelta(days=d) for d in range((last - first).days + 1)]
+            if series.kind == "high":
+                tickers = [f"{series.ticker}-{d:%y}{MONTHS[d.month - 1]}{d:%d}" for d in days]
+            else:
+                months = dict.fromkeys((d.year, d.month) for d in days)
+                tickers = [f"{series.ticker}-{y % 100:02d}{MONTHS[m - 1]}" for y, m in months]
+            out += [e for t in tickers if (e := self.event(t)) is not None
+                    and start <= e.settle_time < end]
+        return sorted(out, key=lambda e: (e.settle_time, e.ticker), reverse=True)
+
     def event(self, ticker: str) -> EventDef | None:
         if ticker in self._events:
             return self._events[ticker]

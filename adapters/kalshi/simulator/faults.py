@@ -2,6 +2,12 @@
 
 Counters (``*_next``) apply to that many upcoming requests and count down; flags stay on until
 replaced. ``GET /_sim/faults`` shows what is left.
+
+Two faults hold a request instead of answering it, and both let go of it as soon as the client
+hangs up, so a client timeout ends them without anyone sleeping: ``latency_ms`` waits before the
+request is looked at (if the client gives up first, the request is dropped undone), and
+``timeout_next`` carries the request out, then withholds the answer until the client has gone
+(a write may therefore have happened although the client saw only a timeout).
 """
 
 from __future__ import annotations
@@ -12,14 +18,16 @@ from typing import Any
 
 @dataclass
 class Faults:
-    #: Added to every answer, in milliseconds.
+    #: Added before every request is handled, in milliseconds.
     latency_ms: int = 0
+    #: The next N requests are carried out but never answered: the client times out.
+    timeout_next: int = 0
     #: The next N requests answer 429 ``too_many_requests``.
     rate_limit_next: int = 0
     #: The next N requests answer 500 ``internal_server_error`` (nothing is done).
     server_error_next: int = 0
-    #: The next N order creations are carried out, but the answer is a 504: the client cannot
-    #: tell whether the order exists until it reads orders or fills.
+    #: The next N order creations (one order, or a whole batch) are carried out, but the answer
+    #: is a 504: the client cannot tell whether the order exists until it reads orders or fills.
     lose_create_answer_next: int = 0
     #: ``GET /portfolio/fills`` reports every fill twice.
     duplicate_fills: bool = False

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from adapters.kalshi.simulator.book import Book
 from adapters.kalshi.simulator.catalog import EventDef, MarketDef, SeriesDef
-from adapters.kalshi.simulator.exchange import USER, Fill, MarketStats, Order, Position
-from domain.money import MONEY_SCALE, PRICE_SCALE, count_to_fp, price_to_dollars
+from adapters.kalshi.simulator.exchange import USER
+from adapters.kalshi.simulator.records import Fill, MarketStats, Order, Position, Settlement
+from domain.money import COUNT_SCALE, MONEY_SCALE, PRICE_SCALE, count_to_fp, price_to_dollars
 
 _KIND_TITLE = {"high": "Highest temperature", "rain": "Rain", "snow": "Snow"}
 _CLI_URL = "https://forecast.weather.gov/product.php?site=NWS&product=CLI&issuedby="
@@ -28,6 +29,18 @@ def money_dollars(micros: int) -> str:
     value = Decimal(micros) / MONEY_SCALE
     text = f"{value:.4f}"
     return text if Decimal(text) == value else f"{value:.6f}"
+
+
+def per_contract_dollars(total_micros: int, count: int) -> str:
+    """An average per contract (a VWAP, a fee) as dollars, to the micro."""
+    micros = (Decimal(total_micros) * COUNT_SCALE / count).quantize(Decimal(1), ROUND_HALF_EVEN)
+    return money_dollars(int(micros))
+
+
+def live_remaining(order: Order) -> int:
+    """What still rests: nothing once an order is canceled or executed (an IOC's unfilled part
+    included, as ``CreateOrderV2Response.remaining_count`` describes)."""
+    return order.remaining if order.status == "resting" else 0
 
 
 def series_json(series: SeriesDef) -> dict[str, Any]:
@@ -138,7 +151,8 @@ def order_json(order: Order) -> dict[str, Any]:
         "book_side": order.side, "type": "limit", "status": order.status,
         "yes_price_dollars": price_to_dollars(order.price),
         "no_price_dollars": price_to_dollars(PRICE_SCALE - order.price),
-        "fill_count_fp": count_to_fp(order.filled), "remaining_count_fp": count_to_fp(order.remaining),
+        "fill_count_fp": count_to_fp(order.filled),
+        "remaining_count_fp": count_to_fp(live_remaining(order)),
         "initial_count_fp": count_to_fp(order.initial),
         "taker_fees_dollars": money_dollars(order.taker_fees),
         "maker_fees_dollars": money_dollars(order.maker_fees),
@@ -184,6 +198,40 @@ def event_positions_json(positions: list[Position]) -> list[dict[str, Any]]:
         "realized_pnl_dollars": money_dollars(sum(p.realized_pnl for p in group)),
         "fees_paid_dollars": money_dollars(sum(p.fees_paid for p in group)),
     } for event, group in sorted(by_event.items())]
+
+
+def placement_json(order: Order, filled: int, cost: int, fees: int, ts_ms: int) -> dict[str, Any]:
+    """A ``CreateOrderV2Response`` (or a batch item): ``filled``, ``cost`` and ``fees`` are what
+    this request traded; the averages only when it traded."""
+    body: dict[str, Any] = {"order_id": order.order_id, "client_order_id": order.client_order_id,
+                            "fill_count": count_to_fp(filled),
+                            "remaining_count": count_to_fp(live_remaining(order)), "ts_ms": ts_ms}
+    if filled:
+        body["average_fill_price"] = per_contract_dollars(cost, filled)
+        body["average_fee_paid"] = per_contract_dollars(fees, filled)
+    return body
+
+
+def batch_error_json(client_order_id: str | None, code: str, message: str) -> dict[str, Any]:
+    """A batch item that failed: no order, no counts, the reason under ``error``.
+
+    The spec marks the counts ``nullable`` beside a ``$ref``, which OpenAPI 3.0 ignores, so they
+    are left out rather than sent as null (readers treat the two alike)."""
+    return {"client_order_id": client_order_id, "ts_ms": None, "error": error_json(code, message)}
+
+
+def settlement_json(settlement: Settlement) -> dict[str, Any]:
+    cents = MONEY_SCALE // 100
+    return {
+        "ticker": settlement.ticker, "exchange_index": 0, "event_ticker": settlement.event_ticker,
+        "market_result": settlement.result,
+        "yes_count_fp": count_to_fp(settlement.yes_count),
+        "yes_total_cost_dollars": money_dollars(settlement.yes_cost),
+        "no_count_fp": count_to_fp(settlement.no_count),
+        "no_total_cost_dollars": money_dollars(settlement.no_cost),
+        "revenue": settlement.revenue // cents, "settled_time": iso_ms(settlement.settled_ms),
+        "fee_cost": money_dollars(settlement.fees), "value": 100 if settlement.result == "yes" else 0,
+    }
 
 
 def error_json(code: str, message: str, details: str = "") -> dict[str, Any]:
