@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from projections.base import Projection
+from projections.calibration import CalibrationProjection
 from projections.portfolio import PortfolioProjection
 from projections.public_feed import MINIMUM_DELAY_MINUTES, PublicTradeFeed
 
@@ -16,6 +17,7 @@ def projection_factories(public_delay_minutes: int = MINIMUM_DELAY_MINUTES) -> (
     return {
         PortfolioProjection.name: lambda prefix: PortfolioProjection(prefix=prefix),
         PublicTradeFeed.name: lambda prefix: PublicTradeFeed(public_delay_minutes, prefix=prefix),
+        CalibrationProjection.name: lambda prefix: CalibrationProjection(prefix=prefix),
     }
 
 

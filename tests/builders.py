@@ -196,3 +196,88 @@ def every_event_type() -> list[Event]:
     return [market, weather, a_decision(market, weather), an_order_submitted(),
             an_order_accepted(), an_order_filled("fill-every"), a_settlement(),
             a_climate_report()]
+
+
+# -- forecast accountability: decisions with probabilities, final reports, scores --------------------
+
+# Imported here so the builders above stay as they were (this section was appended).
+from datetime import date  # noqa: E402
+
+from domain.events import ForecastScored, ModelProbabilities, ModelScores, Scores  # noqa: E402
+
+#: A daily-high ladder's probabilities, lowest rung first (the worked example of domain.scoring).
+SIX_PROBABILITIES = (0.117, 0.220, 0.299, 0.232, 0.103, 0.030)
+
+
+def a_priced_decision(event_ticker: str = "KXHIGHNY-26AUG28", *, lead_days: int | None = 1,
+                      probabilities: tuple[float, ...] = SIX_PROBABILITIES,
+                      tickers: tuple[str, ...] | None = None,
+                      climatology: tuple[float, ...] | None = None,
+                      market: tuple[float, ...] | None = None,
+                      components: tuple[tuple[str, tuple[float, ...]], ...] = (),
+                      forecast_value: float | None = None, city: str = "NYC",
+                      kind: MarketKind = MarketKind.DAILY_HIGH, config_version: str = "0" * 64,
+                      recorded_at: datetime = T0) -> DecisionMade:
+    """A decision that priced a whole ladder (by default the six markets of ``a_ladder``)."""
+    tickers = tickers or tuple(m.ticker for m in a_ladder(event_ticker))
+    decision_id = deterministic_id("priced decision", event_ticker, lead_days, recorded_at,
+                                   probabilities)
+    return DecisionMade(
+        **envelope(f"decision:{decision_id}", recorded_at=recorded_at),
+        decision_id=decision_id, strategy="test", city=city, kind=kind, event_ticker=event_ticker,
+        market_snapshot_id=deterministic_id("snapshot", event_ticker, recorded_at),
+        weather_snapshot_ids=(), config_version=config_version,
+        probabilities=tuple(
+            BinProbability(ticker=t, probability=p,
+                           climatology=None if climatology is None else climatology[i],
+                           market=None if market is None else market[i])
+            for i, (t, p) in enumerate(zip(tickers, probabilities, strict=True))),
+        lead_days=lead_days, forecast_value=forecast_value,
+        components=tuple(ModelProbabilities(model=m, probabilities=p) for m, p in components),
+        no_trade_reason="no edge",
+    )
+
+
+def a_ladder_settled(tickers: tuple[str, ...], paying: set[str] | str, *,
+                     recorded_at: datetime = T0) -> list[MarketSettled]:
+    """One ``MarketSettled`` per ticker: YES for those in ``paying``."""
+    paying = {paying} if isinstance(paying, str) else paying
+    return [a_settlement(t, result="yes" if t in paying else "no", recorded_at=recorded_at)
+            for t in tickers]
+
+
+def a_final_report(station: str = "NYC", climate_date: date | None = None, *,
+                   max_temp_f: int | None = 84, precip_month_in: str | None = None,
+                   snow_month_in: str | None = None, preliminary: bool = False,
+                   correction: bool = False, version: int = 1,
+                   recorded_at: datetime = T0) -> ClimateReportRecorded:
+    climate_date = climate_date or T0.date()
+    return ClimateReportRecorded(
+        **envelope(f"cli:{station}:{climate_date.isoformat()}", version, recorded_at=recorded_at),
+        station=station, climate_date=climate_date, preliminary=preliminary, correction=correction,
+        issued_at=recorded_at, max_temp_f=max_temp_f,
+        precip_month_in=None if precip_month_in is None else Decimal(precip_month_in),
+        snow_month_in=None if snow_month_in is None else Decimal(snow_month_in),
+        raw_text="CLIMATE REPORT...",
+    )
+
+
+def a_forecast_scored(day: date | None = None, *, lead_days: int = 1, city: str = "NYC",
+                      kind: MarketKind = MarketKind.DAILY_HIGH, forecast_value: float | None = 85.0,
+                      settled_value: int | str | None = 84, log_loss: float = 1.2,
+                      component_log_losses: dict[str, float] | None = None,
+                      recorded_at: datetime = T0) -> ForecastScored:
+    """A scored daily-high ladder (the scores are made up; learning reads only some of them)."""
+    day = day or T0.date()
+    event_ticker = f"KXHIGHNY-{day.strftime('%y%b%d').upper()}"
+    decision_id = deterministic_id("scored decision", event_ticker, lead_days)
+    return ForecastScored(
+        **envelope(f"scores:{event_ticker}", lead_days + 1, recorded_at=recorded_at),
+        city=city, kind=kind, event_ticker=event_ticker, decision_id=decision_id,
+        lead_days=lead_days, climate_date=day, probabilities=(), paying=(f"{event_ticker}-B84.5",),
+        ours=Scores(brier=0.6, log_loss=log_loss, rps=0.05),
+        components=tuple(ModelScores(model=m, scores=Scores(brier=0.6, log_loss=loss, rps=0.05))
+                         for m, loss in (component_log_losses or {}).items()),
+        forecast_value=forecast_value,
+        settled_value=None if settled_value is None else Decimal(settled_value),
+    )

@@ -27,6 +27,12 @@ from domain.events.risk import (
     TradingState,
     TradingStateChanged,
 )
+from domain.events.scoring import (
+    ForecastScored,
+    ModelScores,
+    ModelStateRecorded,
+    Scores,
+)
 from domain.events.trading import (
     BinProbability,
     ConfigVersionRecorded,
@@ -55,10 +61,11 @@ from domain.events.weather import (
 __all__ = [
     "MILKBOT_NAMESPACE", "Action", "AlertRaised", "BinProbability", "BookLevel", "CheckOutcome",
     "ClimateReportRecorded", "ClimateReportRejected", "ConfigVersionRecorded", "DecisionMade", "Edge",
-    "Event", "ForecastPeriod", "Inches", "IntendedOrder", "KillSwitchEngaged", "MarketFeedFailed",
-    "MarketKind", "MarketQuote", "MarketSettled", "MarketSnapshotted", "ModelProbabilities",
-    "Observation", "OrderAccepted", "OrderAmended", "OrderCanceled", "OrderExpired", "OrderFilled",
-    "OrderRejected", "OrderRiskChecked", "OrderSubmitted", "Record", "RiskLimitBreached", "Side",
-    "TradingResumed", "TradingState", "TradingStateChanged", "WeatherFeedFailed", "WeatherSnapshotted",
-    "config_version_of", "deterministic_id",
+    "Event", "ForecastPeriod", "ForecastScored", "Inches", "IntendedOrder", "KillSwitchEngaged",
+    "MarketFeedFailed", "MarketKind", "MarketQuote", "MarketSettled", "MarketSnapshotted",
+    "ModelProbabilities", "ModelScores", "ModelStateRecorded", "Observation", "OrderAccepted",
+    "OrderAmended", "OrderCanceled", "OrderExpired", "OrderFilled", "OrderRejected", "OrderRiskChecked",
+    "OrderSubmitted", "Record", "RiskLimitBreached", "Scores", "Side", "TradingResumed", "TradingState",
+    "TradingStateChanged", "WeatherFeedFailed", "WeatherSnapshotted", "config_version_of",
+    "deterministic_id",
 ]

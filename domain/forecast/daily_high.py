@@ -33,6 +33,7 @@ from domain.climate_day import climate_day_of, climate_day_start
 from domain.climatology import ClimateNormals
 from domain.events import WeatherSnapshotted
 from domain.forecast.distributions import AtLeast, Distribution, Mixture, Normal
+from domain.learning import learned_spread, shrunk_bias
 
 #: NWS 6-hour maxima cover the six hours before the observation.
 SIX_HOURS = timedelta(hours=6)
@@ -74,14 +75,10 @@ class StationSkill:
     spread_by_lead: tuple[tuple[int, float, int], ...] = ()
 
     def shrunk_bias(self, k: float) -> float:
-        n = self.bias_samples
-        return self.bias * n / (n + k) if n > 0 else 0.0
+        return shrunk_bias(self.bias, self.bias_samples, k)
 
-    def spread(self, lead: int, min_samples: int) -> float | None:
-        for days, sigma, samples in self.spread_by_lead:
-            if days == lead and samples >= min_samples and sigma > 0:
-                return sigma
-        return None
+    def spread(self, lead: int, min_samples: int, default: float) -> float:
+        return learned_spread(self.spread_by_lead, lead, default=default, min_samples=min_samples)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +187,7 @@ def forecast(inputs: DailyHighInputs, params: DailyHighParams,
         weight = min(params.climatology_weight_max,
                      params.climatology_weight_base + params.climatology_weight_per_day * lead)
         centre = (1 - weight) * (inputs.forecast_high - bias) + weight * inputs.normal_high
-        sigma = skill.spread(lead, params.min_spread_samples) or lead_sigma(lead, params)
+        sigma = skill.spread(lead, params.min_spread_samples, lead_sigma(lead, params))
     else:
         return HighForecast(climatology(inputs, params), None, inputs.normal_high,
                             params.climatology_sigma)
