@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from domain.climatology import ClimateNormals
 from domain.events.base import MarketKind
 from domain.events.trading import config_version_of
+from domain.forecast.daily_high import DailyHighParams
+from domain.forecast.precip import PrecipParams
+from domain.strategies import ConfiguredStrategy, StrategyError, StrategySpec, load_strategies
 
 
 class ConfigError(ValueError):
@@ -67,8 +70,30 @@ class LedgerConfig(_Strict):
     projection_batch: int = Field(default=5_000, ge=1, le=100_000)
 
 
+class EnsembleConfig(_Strict):
+    #: The weight of each component model until it has enough scored forecasts to earn its own
+    #: (``domain.learning``); renormalised over the components a ladder has.
+    prior: dict[str, float] = Field(default_factory=lambda: {"nws": 0.9, "climatology": 0.1})
+
+    @model_validator(mode="after")
+    def _positive(self) -> EnsembleConfig:
+        if not self.prior or any(w < 0 for w in self.prior.values()) or sum(self.prior.values()) <= 0:
+            raise ValueError("ensemble prior weights must be >= 0 with a positive total")
+        return self
+
+
+class ModelsConfig(_Strict):
+    daily_high: DailyHighParams = DailyHighParams()
+    precip: PrecipParams = PrecipParams()
+    ensemble: EnsembleConfig = EnsembleConfig()
+
+
 class MilkbotConfig(_Strict):
     ledger: LedgerConfig = LedgerConfig()
+    models: ModelsConfig = ModelsConfig()
+    #: The strategies that decide, in order: ``[[strategies]]`` entries naming a registered
+    #: strategy (and the module defining it, for one outside ``domain.strategies``) and its params.
+    strategies: tuple[StrategySpec, ...] = (StrategySpec(name="taker"),)
     cities: tuple[CityConfig, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -80,7 +105,15 @@ class MilkbotConfig(_Strict):
                                                           c.monthly_snow) if s is not None]
         if len(set(series)) != len(series):
             raise ValueError("a series ticker is configured for two markets")
+        try:
+            load_strategies(self.strategies)
+        except StrategyError as e:
+            raise ValueError(str(e)) from None
         return self
+
+    def configured_strategies(self) -> tuple[ConfiguredStrategy, ...]:
+        """The strategies with their validated parameters (checked when the config was parsed)."""
+        return load_strategies(self.strategies)
 
     def city(self, code: str) -> CityConfig:
         for city in self.cities:

@@ -45,6 +45,13 @@ def test_the_shipped_configuration_has_the_ten_cities_and_their_settlement_sites
     assert version == config_version_of(SHIPPED)
 
 
+def test_the_shipped_models_and_strategies_are_explicit() -> None:
+    config, _ = parse_config(SHIPPED)
+    assert [s.name for s in config.configured_strategies()] == ["taker", "maker"]
+    assert config.models.daily_high.sigma_next_day == 2.5
+    assert config.models.ensemble.prior == {"nws": 0.9, "climatology": 0.1}
+
+
 def test_an_eleventh_city_is_one_config_entry() -> None:
     config, version = parse_config(SHIPPED + ELEVENTH_CITY)
     assert len(config.cities) == 11
@@ -57,6 +64,12 @@ def test_an_eleventh_city_is_one_config_entry() -> None:
     ("[ledger]\nprojection_batch = 5000\n", "cities"),
     (SHIPPED + ELEVENTH_CITY.replace("BOS", "NYC"), "city codes repeat"),
     (SHIPPED.replace('series = "KXHIGHNY"', 'series = "HIGHNY"', 1), "series"),
+    (SHIPPED.replace('name = "maker"', 'name = "makr"'), "no strategy named 'makr'"),
+    (SHIPPED.replace("min_edge = 0.03", "min_edg = 0.03"), "strategy 'taker': unknown parameter 'min_edg'"),
+    (SHIPPED.replace('name = "maker"', 'name = "x"\nmodule = "no.such.module"'), "cannot import"),
+    (SHIPPED.replace("sigma_same_day = 2.0", "sigma_same_day = -2.0"), "sigma_same_day"),
+    (SHIPPED.replace("prior = { nws = 0.9, climatology = 0.1 }", "prior = { nws = -1.0 }"),
+     "prior weights"),
 ])
 def test_a_bad_configuration_says_what_is_wrong(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
