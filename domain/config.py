@@ -74,6 +74,8 @@ class EnsembleConfig(_Strict):
     #: The weight of each component model until it has enough scored forecasts to earn its own
     #: (``domain.learning``); renormalised over the components a ladder has.
     prior: dict[str, float] = Field(default_factory=lambda: {"nws": 0.9, "climatology": 0.1})
+    #: Scored ladders every component needs before the learned weights replace the prior.
+    min_samples: int = Field(default=30, ge=1)
 
     @model_validator(mode="after")
     def _positive(self) -> EnsembleConfig:

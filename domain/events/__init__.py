@@ -38,6 +38,7 @@ from domain.events.trading import (
     ConfigVersionRecorded,
     DecisionMade,
     Edge,
+    Holding,
     IntendedOrder,
     ModelProbabilities,
     OrderAccepted,
@@ -47,6 +48,7 @@ from domain.events.trading import (
     OrderFilled,
     OrderRejected,
     OrderSubmitted,
+    RestingSeen,
     config_version_of,
 )
 from domain.events.weather import (
@@ -61,11 +63,11 @@ from domain.events.weather import (
 __all__ = [
     "MILKBOT_NAMESPACE", "Action", "AlertRaised", "BinProbability", "BookLevel", "CheckOutcome",
     "ClimateReportRecorded", "ClimateReportRejected", "ConfigVersionRecorded", "DecisionMade", "Edge",
-    "Event", "ForecastPeriod", "ForecastScored", "Inches", "IntendedOrder", "KillSwitchEngaged",
-    "MarketFeedFailed", "MarketKind", "MarketQuote", "MarketSettled", "MarketSnapshotted",
-    "ModelProbabilities", "ModelScores", "ModelStateRecorded", "Observation", "OrderAccepted",
-    "OrderAmended", "OrderCanceled", "OrderExpired", "OrderFilled", "OrderRejected", "OrderRiskChecked",
-    "OrderSubmitted", "Record", "RiskLimitBreached", "Scores", "Side", "TradingResumed", "TradingState",
-    "TradingStateChanged", "WeatherFeedFailed", "WeatherSnapshotted", "config_version_of",
-    "deterministic_id",
+    "Event", "ForecastPeriod", "ForecastScored", "Holding", "Inches", "IntendedOrder",
+    "KillSwitchEngaged", "MarketFeedFailed", "MarketKind", "MarketQuote", "MarketSettled",
+    "MarketSnapshotted", "ModelProbabilities", "ModelScores", "ModelStateRecorded", "Observation",
+    "OrderAccepted", "OrderAmended", "OrderCanceled", "OrderExpired", "OrderFilled", "OrderRejected",
+    "OrderRiskChecked", "OrderSubmitted", "Record", "RestingSeen", "RiskLimitBreached", "Scores",
+    "Side", "TradingResumed", "TradingState", "TradingStateChanged", "WeatherFeedFailed",
+    "WeatherSnapshotted", "config_version_of", "deterministic_id",
 ]

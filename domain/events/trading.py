@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from domain.events.base import Action, Event, MarketKind, Record, Side
-from domain.money import Count, Money, Price
+from domain.money import MAX_COUNT, Count, Money, Price
 
 
 class BinProbability(Record):
@@ -58,6 +58,23 @@ class IntendedOrder(Record):
     reason: str = ""
 
 
+class Holding(Record):
+    """A position the decision saw: signed contracts (1/100 units), YES positive, NO negative."""
+
+    ticker: str
+    position: int = Field(strict=True, ge=-MAX_COUNT, le=MAX_COUNT)
+
+
+class RestingSeen(Record):
+    """One of our resting orders the decision saw."""
+
+    ticker: str
+    side: Side
+    action: Action
+    price: Price
+    remaining: Count
+
+
 def config_version_of(content: str) -> str:
     """A configuration's version: the SHA-256 of its exact text, so equal text is one version."""
     return hashlib.sha256(content.encode()).hexdigest()
@@ -97,6 +114,10 @@ class DecisionMade(Event):
     #: The ``ModelStateRecorded`` (learned bias, spread, ensemble weights) the models used.
     model_state_id: uuid.UUID | None = None
     components: tuple[ModelProbabilities, ...] = ()
+    #: The portfolio the strategy saw (this ladder's markets only) and the cash it could spend.
+    positions: tuple[Holding, ...] = ()
+    resting: tuple[RestingSeen, ...] = ()
+    balance: Money | None = None
     edges: tuple[Edge, ...] = ()
     intended_orders: tuple[IntendedOrder, ...] = ()
     no_trade_reason: str | None = None
