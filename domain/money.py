@@ -45,9 +45,10 @@ class BadFixedPoint(ValueError):
 
 
 #: Plain decimal notation as Kalshi writes it: ASCII digits, one optional sign and point, at most
-#: 19 digits before it. No exponent, underscore, space or other script's digits, so a hostile
+#: 19 digits before it and 9 after (28 in all: within Decimal's default precision, so scaling
+#: never rounds). No exponent, underscore, space or other script's digits, so a hostile
 #: ``"1e999999"`` is refused at once instead of costing seconds of arithmetic or an Overflow.
-_FIXED = re.compile(r"-?[0-9]{1,19}(\.[0-9]{1,18})?|-?\.[0-9]{1,18}")
+_FIXED = re.compile(r"-?[0-9]{1,19}(\.[0-9]{1,9})?|-?\.[0-9]{1,9}")
 
 
 def _parse_fixed(text: str, scale: int, what: str) -> int:

@@ -143,7 +143,7 @@ class KalshiClient:
         code = message = ""
         try:
             error = json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to read
             error = None
         if isinstance(error, dict):
             inner = error.get("error")

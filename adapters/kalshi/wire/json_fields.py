@@ -2,16 +2,17 @@
 
 Every ``*_dollars`` / ``*_fp`` string is read exactly into the domain's integers (``domain.money``):
 prices to 1/10,000 dollar, counts to 1/100 contract, money to micros. A value finer than its unit, a
-missing required field or a value of the wrong JSON type raises :class:`MalformedResponse` naming
-the field and where it was; nothing is guessed or rounded.
+value too long or too large to scale exactly, a missing required field or a value of the wrong JSON
+type raises :class:`MalformedResponse` naming the field and where it was; nothing is guessed or
+rounded.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, DecimalException, Inexact, InvalidOperation, localcontext
 from typing import Any, TypeVar
 
 from adapters.kalshi.errors import MalformedResponse
@@ -25,7 +26,8 @@ def parse_json(body: bytes, where: str) -> Any:
     """The JSON document in ``body``; floats become ``Decimal`` so strikes stay exact."""
     try:
         return json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+    # InvalidOperation: a number whose exponent no Decimal can hold (``1e99999999999999999999``).
+    except (ValueError, UnicodeDecodeError, RecursionError, InvalidOperation) as e:
         raise MalformedResponse(f"{where}: the answer is not JSON ({type(e).__name__})") from None
 
 
@@ -108,15 +110,36 @@ def opt_enum(o: Mapping[str, Any], key: str, where: str, allowed: tuple[str, ...
     return None if _get(o, key, where, False) is None else enum(o, key, where, allowed)
 
 
-def _fixed(o: Mapping[str, Any], key: str, where: str, required: bool, convert: Any) -> int | None:
+#: No fixed-point value reads past 10**19 of its units: ``domain.money``'s largest bound is
+#: ``MAX_MONEY`` (10**18 micros), and ``"1e999990"`` would otherwise cost a minute of ``int()``.
+_MAX_EXPONENT = 18
+
+
+def fixed_point(convert: Callable[[str], int], text: str, where: str) -> int:
+    """``convert(text)`` (a ``domain.money`` reader), exactly or not at all.
+
+    The readers scale a ``Decimal`` in the current context, whose 28 digits would round a long value
+    to a different integer, flush ``1e-999999999`` to 0, raise ``decimal.Overflow`` on
+    ``1e999999999`` and turn ``1e999990`` into a million-digit integer: trapping ``Inexact`` with a
+    small ``Emax`` makes all four a refusal.
+    """
+    try:
+        with localcontext() as context:
+            context.traps[Inexact] = True
+            context.Emax = _MAX_EXPONENT
+            return int(convert(text))
+    except BadFixedPoint as e:
+        raise MalformedResponse(f"{where}: {e}") from None
+    except DecimalException:
+        raise MalformedResponse(f"{where}: {text[:40]!r} is too long or too large to read exactly") from None
+
+
+def _fixed(o: Mapping[str, Any], key: str, where: str, required: bool,
+           convert: Callable[[str], int]) -> int | None:
     value = _get(o, key, where, required)
     if value is None:
         return None
-    text = _typed(value, str, key, where, "a fixed-point string")
-    try:
-        return int(convert(text))
-    except BadFixedPoint as e:
-        raise MalformedResponse(f"{where}.{key}: {e}") from None
+    return fixed_point(convert, _typed(value, str, key, where, "a fixed-point string"), f"{where}.{key}")
 
 
 def req_price(o: Mapping[str, Any], key: str, where: str) -> int:
@@ -138,7 +161,10 @@ def opt_count(o: Mapping[str, Any], key: str, where: str) -> int | None:
 def signed_count_from_fp(text: str) -> int:
     """A position count: ``"-3.50"`` -> -350 (NO contracts are negative)."""
     negative = text.startswith("-")
-    count = count_from_fp(text[1:] if negative else text)
+    unsigned = text[1:] if negative else text
+    if unsigned.startswith(("-", "+")):  # count_from_fp would read "-+3.50" as 3.50
+        raise BadFixedPoint(f"count {text[:40]!r} has two signs")
+    count = count_from_fp(unsigned)
     return -count if negative else count
 
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from adapters.kalshi.errors import MalformedResponse
 from adapters.kalshi.wire import json_fields as f
 from domain.events.market import BookLevel, MarketQuote, MarketStatus, StrikeType
-from domain.money import BadFixedPoint, count_from_fp, price_from_dollars
+from domain.money import count_from_fp, price_from_dollars
 
 MARKET_STATUSES = ("initialized", "inactive", "active", "closed", "determined", "disputed",
                    "amended", "finalized")
@@ -148,10 +148,8 @@ def _levels(levels: list[Any], where: str) -> tuple[BookLevel, ...]:
         if (not isinstance(level, list) or len(level) != 2
                 or not all(isinstance(x, str) for x in level)):
             raise MalformedResponse(f"{where}[{i}] is not a [price, count] pair of strings")
-        try:
-            price, count = price_from_dollars(level[0]), count_from_fp(level[1])
-        except BadFixedPoint as e:
-            raise MalformedResponse(f"{where}[{i}]: {e}") from None
+        price = f.fixed_point(price_from_dollars, level[0], f"{where}[{i}]")
+        count = f.fixed_point(count_from_fp, level[1], f"{where}[{i}]")
         if price in parsed:
             raise MalformedResponse(f"{where} lists the price {level[0]} twice")
         parsed[price] = count
