@@ -7,15 +7,21 @@ and during daylight saving it ends at 01:00 on the wall clock. Zones are IANA na
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
 def standard_offset(zone: str, on: date) -> timezone:
     """The zone's standard-time UTC offset around ``on``, as a fixed timezone."""
+    return _standard_offset(zone, on.year)
+
+
+@lru_cache(maxsize=1024)
+def _standard_offset(zone: str, year: int) -> timezone:
     tz = ZoneInfo(zone)
     # January and July: one of them is standard time in either hemisphere; the smaller offset is
     # it (daylight saving adds an hour). Using the day's own year follows historical zone changes.
-    offsets = [datetime(on.year, m, 1, 12, tzinfo=tz).utcoffset() or timedelta(0) for m in (1, 7)]
+    offsets = [datetime(year, m, 1, 12, tzinfo=tz).utcoffset() or timedelta(0) for m in (1, 7)]
     return timezone(min(offsets))
 
 

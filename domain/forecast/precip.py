@@ -237,22 +237,32 @@ def _forecast_by_day(kind: MarketKind, weather: WeatherSnapshotted,
     in part after that (where it ends, or a gap) is left to climatology.
     """
     periods = _with_amounts(weather.hourly, kind) or _with_amounts(weather.forecast, kind)
-    shares: dict[date, list[float]] = {}
-    covered: dict[date, float] = {}
-    for period, amount in periods:
-        duration = (period.end - period.start).total_seconds()
-        day = climate_day_of(timezone, period.start)
-        while (start := climate_day_start(timezone, day)) < period.end:
-            end = climate_day_start(timezone, day + timedelta(days=1))
-            overlap = (min(end, period.end) - max(start, period.start)).total_seconds()
+    if not periods:
+        return ()
+    # The climate days the periods touch, as epoch-second edges: day i is [edges[i], edges[i + 1]).
+    days = [climate_day_of(timezone, periods[0][0].start)]
+    edges = [climate_day_start(timezone, days[0]).timestamp()]
+    last_end = max(p.end for p, _ in periods).timestamp()
+    while edges[-1] < last_end:
+        days.append(days[-1] + timedelta(days=1))
+        edges.append(climate_day_start(timezone, days[-1]).timestamp())
+    shares: list[list[float]] = [[] for _ in days]
+    covered = [0.0] * len(days)
+    i = 0
+    for period, amount in periods:  # in order of start
+        start, end = period.start.timestamp(), period.end.timestamp()
+        while edges[i + 1] <= start:
+            i += 1
+        j = i
+        while j + 1 < len(edges) and edges[j] < end:
+            overlap = min(edges[j + 1], end) - max(edges[j], start)
             if overlap > 0:
-                shares.setdefault(day, []).append(amount * overlap / duration)
-                covered[day] = covered.get(day, 0.0) + overlap
-            day += timedelta(days=1)
-    days = sorted(shares)
-    return tuple(
-        (day, math.fsum(shares[day])) for i, day in enumerate(days)
-        if i == 0 or covered[day] >= _day_seconds(timezone, day))
+                shares[j].append(amount * overlap / (end - start))
+                covered[j] += overlap
+            j += 1
+    touched = [j for j in range(len(days) - 1) if shares[j]]
+    return tuple((days[j], math.fsum(shares[j])) for n, j in enumerate(touched)
+                 if n == 0 or covered[j] >= edges[j + 1] - edges[j])
 
 
 def _with_amounts(periods: tuple[ForecastPeriod, ...],
@@ -260,11 +270,6 @@ def _with_amounts(periods: tuple[ForecastPeriod, ...],
     amounts = ((p, p.precip_in if kind is MarketKind.MONTHLY_RAIN else p.snow_in) for p in periods)
     return sorted(((p, a) for p, a in amounts if a is not None and p.end > p.start),
                   key=lambda pa: pa[0].start)
-
-
-def _day_seconds(timezone: str, day: date) -> float:
-    return (climate_day_start(timezone, day + timedelta(days=1))
-            - climate_day_start(timezone, day)).total_seconds()
 
 
 def fit_monthly_cv(monthly_totals: Sequence[float]) -> float:
