@@ -234,6 +234,18 @@ class KalshiClient:
             raise MalformedResponse(f"the batch answer has {len(results)} items for {len(orders)} orders")
         return results
 
+    def batch_cancel_orders(self, order_ids: Sequence[str]) -> list[wo.OrderChange | wo.BatchItemError]:
+        """Cancel several orders in one request; each answers on its own (an error for one order
+        leaves the others canceled)."""
+        answer = self._request("DELETE", "/portfolio/events/orders/batched",
+                               body={"orders": [{"order_id": i} for i in order_ids]},
+                               in_flight_id=",".join(order_ids), cost=max(1, len(order_ids)))
+        results = wo.batch_cancel_results(answer)
+        if len(results) != len(order_ids):
+            raise MalformedResponse(f"the batch cancel answer has {len(results)} items for "
+                                    f"{len(order_ids)} orders")
+        return results
+
     def cancel_order(self, order_id: str, ticker: str) -> wo.OrderChange:
         answer = self._request("DELETE", f"/portfolio/events/orders/{order_id}",
                                params={"market_ticker": ticker}, in_flight_id=order_id)

@@ -18,7 +18,7 @@ from adapters.kalshi.rate_limit import Backoff
 from adapters.kalshi.simulator import PREFIX
 from adapters.kalshi.simulator.app import STARTING_BALANCE
 from adapters.kalshi.wire.markets import Event
-from adapters.kalshi.wire.orders import BatchItemError, NewOrder, Placement
+from adapters.kalshi.wire.orders import BatchItemError, NewOrder, OrderChange, Placement
 from domain.book import yes_ask
 from domain.events import Action, Side
 from domain.money import MONEY_SCALE, notional
@@ -109,6 +109,20 @@ def test_a_batch_through_the_client_fails_only_the_repeated_client_order_id(
     found = client.find_order(ticker, "bt-1")
     assert found is not None and (found.order_id, found.yes_price) == (first.order_id, 100)
     assert sorted(o.client_order_id for o in client.orders(ticker=ticker)) == ["bt-1", "bt-2"]
+
+
+def test_a_batch_cancel_through_the_client_answers_each_order(connect: Connect) -> None:
+    _, client = connect()
+    ticker = todays_ladder(client).markets[0].ticker
+    placed = [client.create_order(a_yes_buy(ticker, f"bc-{i}", 100 + 100 * i, 200)) for i in range(2)]
+
+    results = client.batch_cancel_orders([p.order_id for p in placed] + ["no-such-order"])
+
+    first, second, missing = results
+    assert isinstance(first, OrderChange) and isinstance(second, OrderChange)
+    assert [(r.order_id, r.reduced_by) for r in (first, second)] == [(p.order_id, 200) for p in placed]
+    assert isinstance(missing, BatchItemError) and missing.code
+    assert {client.order(p.order_id).status for p in placed} == {"canceled"}
 
 
 # --- collateral ----------------------------------------------------------------------------------

@@ -217,6 +217,25 @@ def batch_results(payload: Any) -> list[Placement | BatchItemError]:
     return results
 
 
+def batch_cancel_results(payload: Any) -> list[OrderChange | BatchItemError]:
+    """A ``BatchCancelOrdersV2Response``: per order, what was canceled (``reduced_by``) or why not."""
+    o = f.obj(payload, "batch cancel answer")
+    results: list[OrderChange | BatchItemError] = []
+    for i, item in enumerate(f.req_list(o, "orders", "batch cancel answer")):
+        w = f"batch cancel answer item {i}"
+        it = f.obj(item, w)
+        if it.get("error") is not None:
+            err = f.req_obj(it, "error", w)
+            results.append(BatchItemError(client_order_id=f.opt_str(it, "client_order_id", w),
+                                          code=(f.opt_str(err, "code", w) or "")[:80],
+                                          message=(f.opt_str(err, "message", w) or "")[:200]))
+            continue
+        results.append(OrderChange(order_id=f.req_str(it, "order_id", w),
+                                   client_order_id=f.opt_str(it, "client_order_id", w),
+                                   reduced_by=f.req_count(it, "reduced_by", w)))
+    return results
+
+
 def order_change(payload: Any, what: str) -> OrderChange:
     """A ``CancelOrderV2Response``, ``AmendOrderV2Response`` or ``DecreaseOrderV2Response``."""
     o = f.obj(payload, f"{what} answer")
