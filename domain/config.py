@@ -12,6 +12,7 @@ import tomllib
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from domain.accountability import AccountabilityParams
 from domain.climatology import ClimateNormals
 from domain.events.base import MarketKind
 from domain.events.trading import config_version_of
@@ -93,6 +94,7 @@ class ModelsConfig(_Strict):
 class MilkbotConfig(_Strict):
     ledger: LedgerConfig = LedgerConfig()
     models: ModelsConfig = ModelsConfig()
+    accountability: AccountabilityParams = AccountabilityParams()
     #: The strategies that decide, in order: ``[[strategies]]`` entries naming a registered
     #: strategy (and the module defining it, for one outside ``domain.strategies``) and its params.
     strategies: tuple[StrategySpec, ...] = (StrategySpec(name="taker"),)
