@@ -84,6 +84,11 @@ class PrecipParams(BaseModel):
     snow_months: tuple[Month, ...] = (10, 11, 12, 1, 2, 3, 4)
     #: A month whose snow normal (inches) is below this has no climatological snow to come.
     min_snow_normal_in: float = Field(default=0.1, ge=0)
+    #: A typical single event's total (inches): a month is a random number of events, so its CV
+    #: is at least ``sqrt(2 x event / normal)`` (a Poisson count of exponential amounts), which
+    #: makes a month whose normal is one small event mostly dry rather than surely wet.
+    rain_event_in: float = Field(default=0.5, gt=0)
+    snow_event_in: float = Field(default=3.0, gt=0)
 
     @field_validator("snow_months")
     @classmethod
@@ -92,8 +97,12 @@ class PrecipParams(BaseModel):
             raise ValueError(f"snow_months repeat a month: {months}")
         return months
 
-    def cv(self, kind: MarketKind) -> float:
-        return self.rain_cv if kind is MarketKind.MONTHLY_RAIN else self.snow_cv
+    def cv(self, kind: MarketKind, normal_month: float) -> float:
+        """The CV of a month's total with that normal: the configured one, raised for months whose
+        normal is only a few events (see ``rain_event_in``)."""
+        base, event = ((self.rain_cv, self.rain_event_in) if kind is MarketKind.MONTHLY_RAIN
+                       else (self.snow_cv, self.snow_event_in))
+        return max(base, math.sqrt(2 * event / normal_month)) if normal_month > 0 else base
 
     def qpf_error(self, kind: MarketKind) -> float:
         return self.rain_qpf_error if kind is MarketKind.MONTHLY_RAIN else self.snow_qpf_error
@@ -189,7 +198,8 @@ def _climatology(inputs: PrecipInputs, params: PrecipParams, days: int) -> tuple
             inputs.month.month not in params.snow_months
             or inputs.normal_month < params.min_snow_normal_in):
         return 0.0, 0.0
-    cv = inputs.monthly_cv if inputs.monthly_cv is not None else params.cv(inputs.kind)
+    cv = inputs.monthly_cv if inputs.monthly_cv is not None else params.cv(inputs.kind,
+                                                                             inputs.normal_month)
     share = days / inputs.days_in_month
     return inputs.normal_month * share, (inputs.normal_month * cv) ** 2 * share
 

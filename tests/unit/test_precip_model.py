@@ -283,3 +283,19 @@ def test_fit_monthly_cv() -> None:
         fit_monthly_cv([0.0, 0.0, 0.0])
     with pytest.raises(ValueError, match="finite"):
         fit_monthly_cv([1.0, math.nan])
+
+
+def test_a_month_whose_normal_is_one_small_event_is_mostly_dry() -> None:
+    """NYC's October snow normal is 0.1": about a thirtieth of one 3" storm. As a Poisson count of
+    exponential storms its CV is sqrt(2 x 3 / 0.1) = 7.7, not the 1.0 of a snowy month, so "more
+    than 0.0" (a reported 0.1") is unlikely instead of a coin flip."""
+    params = PrecipParams()
+    assert params.cv(MarketKind.MONTHLY_SNOW, 0.1) == pytest.approx(math.sqrt(60))
+    assert params.cv(MarketKind.MONTHLY_SNOW, 30.0) == 1.0  # a snowy month keeps the configured CV
+    assert params.cv(MarketKind.MONTHLY_RAIN, 4.0) == 0.6
+    october = PrecipInputs(MarketKind.MONTHLY_SNOW, date(2026, 10, 1), 0.0, None, (), 0.1)
+    (p,) = precip_probabilities(a_monthly_ladder("0.0", kind=MarketKind.MONTHLY_SNOW), october, params)
+    assert 0.0 < p < 0.15
+    learned = replace(october, monthly_cv=1.0)  # a city's own learned CV still wins
+    (q,) = precip_probabilities(a_monthly_ladder("0.0", kind=MarketKind.MONTHLY_SNOW), learned, params)
+    assert q > 0.4
