@@ -154,7 +154,7 @@ def _price_monthly(inputs: DecisionInputs, ladder: Ladder, city: CityConfig, mon
         raise CannotPrice(f"{month:%B %Y} is over")
     params = inputs.config.models.precip
     known = precip.precip_inputs(ladder.kind, month, inputs.report, inputs.weather, city.normals,
-                                 city.timezone)
+                                 city.timezone, horizon_days=params.forecast_days + 1)
     climatology = precip.precip_probabilities(ladder, known.without_forecast(), params)
     components: list[tuple[str, tuple[float, ...]]] = []
     forecast_value: float | None = None

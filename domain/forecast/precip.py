@@ -206,8 +206,11 @@ def _climatology(inputs: PrecipInputs, params: PrecipParams, days: int) -> tuple
 
 def precip_inputs(kind: MarketKind, month: date, report: ClimateReportRecorded | None,
                   weather: WeatherSnapshotted | None, normals: ClimateNormals,
-                  timezone: str) -> PrecipInputs:
+                  timezone: str, *, horizon_days: int | None = None) -> PrecipInputs:
     """The inputs for ``month`` from the latest final CLI report and the latest forecast.
+
+    ``horizon_days`` bounds how many climate days of forecast are read (the model uses only the
+    first ``PrecipParams.forecast_days``; one more covers a report of today already in).
 
     A report counts only if it is final, consistent, of this month and states the month's total
     (``MM`` does not); otherwise nothing is known yet and every day of the month is still to come.
@@ -218,9 +221,10 @@ def precip_inputs(kind: MarketKind, month: date, report: ClimateReportRecorded |
         raise ValueError(f"{kind.value} is not a monthly rain or snow market")
     normal = (normals.precip_in if kind is MarketKind.MONTHLY_RAIN else normals.snow_in)[month.month - 1]
     month_to_date, through = _reported(kind, month, report)
-    qpf = tuple(
-        (day, amount) for day, amount in (_forecast_by_day(kind, weather, timezone) if weather else ())
-        if (day.year, day.month) == (month.year, month.month) and (through is None or day > through))
+    forecast = _forecast_by_day(kind, weather, timezone, horizon_days) if weather else ()
+    qpf = tuple((day, amount) for day, amount in forecast
+                if (day.year, day.month) == (month.year, month.month)
+                and (through is None or day > through))
     return PrecipInputs(kind, month, month_to_date, through, qpf, normal)
 
 
@@ -236,8 +240,8 @@ def _reported(kind: MarketKind, month: date, report: ClimateReportRecorded | Non
     return float(total), report.climate_date
 
 
-def _forecast_by_day(kind: MarketKind, weather: WeatherSnapshotted,
-                     timezone: str) -> tuple[tuple[date, float], ...]:
+def _forecast_by_day(kind: MarketKind, weather: WeatherSnapshotted, timezone: str,
+                     horizon_days: int | None = None) -> tuple[tuple[date, float], ...]:
     """The forecast amount of each climate day, from the hourly periods if they carry amounts,
     else from the 12-hour ones; a period spanning midnight is shared in proportion to its hours.
 
@@ -252,6 +256,9 @@ def _forecast_by_day(kind: MarketKind, weather: WeatherSnapshotted,
     # The climate days the periods touch, as epoch-second edges: day i is [edges[i], edges[i + 1]).
     days = [climate_day_of(timezone, periods[0][0].start)]
     edges = [climate_day_start(timezone, days[0]).timestamp()]
+    if horizon_days is not None:
+        cutoff = climate_day_start(timezone, days[0] + timedelta(days=horizon_days))
+        periods = [(p, a) for p, a in periods if p.start < cutoff]
     last_end = max(p.end for p, _ in periods).timestamp()
     while edges[-1] < last_end:
         days.append(days[-1] + timedelta(days=1))
