@@ -126,13 +126,17 @@ def size_buy(*, probability: float, price: int, fee_per_contract: int,
         ("max contracts", round_down(params.max_order_count, step)),
         ("max position", round_down(params.max_market_position - held - resting, step)),
         ("book depth", None if depth is None else round_down(depth, step)),
-        ("max cost", affordable(params.max_order_cost)),
-        ("balance", affordable(bankroll if cash is None else cash)),
     ]
     count, binding = kelly_count, "Kelly"
     for name, limit in caps:
         if limit is not None and limit < count:
             count, binding = limit, name
+    # The money caps: searched for only when the count so far does not fit (the search prices
+    # the whole-order fee at every step it tries).
+    for name, money in (("max cost", params.max_order_cost),
+                        ("balance", bankroll if cash is None else cash)):
+        if count > 0 and price * count + order_fee(count) > money:
+            count, binding = affordable(money), name
     return Size(count, share, kelly_raw, kelly_count, binding)
 
 
