@@ -9,13 +9,15 @@ caller's job. The configuration's version is the SHA-256 of its exact text
 from __future__ import annotations
 
 import tomllib
+import uuid
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain.accountability import AccountabilityParams
 from domain.climatology import ClimateNormals
-from domain.events.base import MarketKind
-from domain.events.trading import config_version_of
+from domain.events.base import MarketKind, deterministic_id
+from domain.events.trading import ConfigVersionRecorded, config_version_of
 from domain.forecast.daily_high import DailyHighParams
 from domain.forecast.precip import PrecipParams
 from domain.strategies import ConfiguredStrategy, StrategyError, StrategySpec, load_strategies
@@ -144,3 +146,14 @@ def parse_config(text: str, *, source: str = "config") -> tuple[MilkbotConfig, s
             for err in e.errors(include_url=False, include_input=False)[:8])
         raise ConfigError(f"{source}: {problems}") from None
     return config, config_version_of(text)
+
+
+def config_recorded(text: str, *, source: str, recorded_at: datetime,
+                    correlation_id: uuid.UUID) -> ConfigVersionRecorded:
+    """The event that brings ``text`` into force: the only event of ``config:{version}``, so
+    recording the same configuration again is a no-op and each change is recorded once."""
+    version = config_version_of(text)
+    stream = f"config:{version}"
+    return ConfigVersionRecorded(event_id=deterministic_id("config", stream), stream=stream, version=1,
+                                 recorded_at=recorded_at, correlation_id=correlation_id,
+                                 config_version=version, content=text, source=source)

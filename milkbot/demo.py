@@ -20,7 +20,7 @@ from rich.console import Console
 from bench.workload import START, synthetic_commands
 from domain.events import Event
 from eventstore import EventStore
-from milkbot.bootstrap import Milkbot, bootstrap
+from milkbot.bootstrap import Milkbot, bootstrap, record_config
 from milkbot.settings import Settings
 from milkbot.status import read_status
 
@@ -32,8 +32,10 @@ def run_demo(settings: Settings, *, speed: float, days: float | None, console: C
         console.print("[red]milkbot: --speed must be positive[/]")
         return 2
     with bootstrap(settings) as app:
+        _, version, new = record_config(app)
         console.print(f"milkbot demo: ledger [bold]{app.ledger.url}[/] "
-                      f"({app.ledger.store.backend_name}), clock x{speed:g}")
+                      f"({app.ledger.store.backend_name}), clock x{speed:g}, config "
+                      f"{version[:12]}{' (recorded)' if new else ''}")
         console.print("  watch it:  milkbot status   ·   audit it:  milkbot replay verify   ·   "
                       "stop: Ctrl-C (a second run resumes)")
         runner = app.runner()
