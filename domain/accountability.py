@@ -74,13 +74,17 @@ def realized_edge(fill: OrderFilled, settlement: MarketSettled) -> float:
     """
     if fill.ticker != settlement.ticker:
         raise ValueError(f"fill {fill.fill_id} is on {fill.ticker}, not {settlement.ticker}")
-    if fill.count <= 0:
-        raise ValueError(f"fill {fill.fill_id} has no contracts")
-    yes_value = settlement.settlement_value
-    payout = (yes_value if fill.side is Side.YES else PRICE_SCALE - yes_value) / PRICE_SCALE
-    price = fill.price / PRICE_SCALE
-    fee = fill.fee / MONEY_SCALE / (fill.count / COUNT_SCALE)
-    return payout - price - fee if fill.action is Action.BUY else price - fee - payout
+    return edge_of(fill.side, fill.action, fill.price, fill.count, fill.fee, settlement.settlement_value)
+
+
+def edge_of(side: Side, action: Action, price: int, count: int, fee: int, yes_value: int) -> float:
+    """``realized_edge`` from the numbers alone (price units, 1/100 contracts, fee in micros)."""
+    if count <= 0:
+        raise ValueError("a fill without contracts has no edge")
+    payout = (yes_value if side is Side.YES else PRICE_SCALE - yes_value) / PRICE_SCALE
+    paid = price / PRICE_SCALE
+    fee_each = fee / MONEY_SCALE / (count / COUNT_SCALE)
+    return payout - paid - fee_each if action is Action.BUY else paid - fee_each - payout
 
 
 def edge_alert(realized: Sequence[float], params: AccountabilityParams, *, scope: str,

@@ -20,6 +20,7 @@ from domain.events.base import MarketKind, deterministic_id
 from domain.events.trading import ConfigVersionRecorded, config_version_of
 from domain.forecast.daily_high import DailyHighParams
 from domain.forecast.precip import PrecipParams
+from domain.learning import LearningParams
 from domain.strategies import ConfiguredStrategy, StrategyError, StrategySpec, load_strategies
 
 
@@ -97,6 +98,8 @@ class MilkbotConfig(_Strict):
     ledger: LedgerConfig = LedgerConfig()
     models: ModelsConfig = ModelsConfig()
     accountability: AccountabilityParams = AccountabilityParams()
+    #: What is learned from scored forecasts: window, bias shrinkage, ensemble weights.
+    learning: LearningParams = LearningParams()
     #: The strategies that decide, in order: ``[[strategies]]`` entries naming a registered
     #: strategy (and the module defining it, for one outside ``domain.strategies``) and its params.
     strategies: tuple[StrategySpec, ...] = (StrategySpec(name="taker"),)
