@@ -28,13 +28,11 @@ from datetime import date, datetime
 from domain.climate_day import climate_day_of
 from domain.config import CityConfig, MilkbotConfig
 from domain.events import (
-    BinProbability,
     ClimateReportRecorded,
     DecisionMade,
     Holding,
     MarketKind,
     MarketSnapshotted,
-    ModelProbabilities,
     ModelStateRecorded,
     RestingSeen,
     WeatherSnapshotted,
@@ -213,29 +211,36 @@ def _decision(inputs: DecisionInputs, strategy: ConfiguredStrategy, priced: Pric
         if not intents:
             reason = f"{strategy.name}: no market clears its edge and price limits"
     stream = f"decision:{decision_id}"
-    return DecisionMade(
-        event_id=deterministic_id("event", stream, 1), stream=stream, version=1,
-        recorded_at=inputs.as_of, correlation_id=market.correlation_id, causation_id=market.event_id,
-        decision_id=decision_id, strategy=strategy.name, city=market.city, kind=market.kind,
-        event_ticker=market.event_ticker, market_snapshot_id=market.event_id,
-        weather_snapshot_ids=inputs.input_ids(), config_version=inputs.config_version,
-        probabilities=_bins(priced) if priced is not None else (),
-        lead_days=priced.lead_days if priced is not None else None,
-        forecast_value=priced.forecast_value if priced is not None else None,
-        model_state_id=inputs.model_state.event_id if inputs.model_state is not None else None,
-        components=tuple(ModelProbabilities(model=name, probabilities=p)
-                         for name, p in priced.components) if priced is not None else (),
-        positions=holdings, resting=resting, balance=portfolio.balance,
-        edges=tuple(i.edge() for i in intents),
-        intended_orders=tuple(i.order(client_order_id(decision_id, leg)) for leg, i in enumerate(intents)),
-        no_trade_reason=reason,
-    )
+    # One validation of plain values (in pydantic-core) instead of a model per bin, edge and order.
+    return DecisionMade.model_validate({
+        "event_id": deterministic_id("event", stream, 1), "stream": stream, "version": 1,
+        "recorded_at": inputs.as_of, "correlation_id": market.correlation_id,
+        "causation_id": market.event_id, "decision_id": decision_id, "strategy": strategy.name,
+        "city": market.city, "kind": market.kind, "event_ticker": market.event_ticker,
+        "market_snapshot_id": market.event_id, "weather_snapshot_ids": inputs.input_ids(),
+        "config_version": inputs.config_version,
+        "probabilities": _bins(priced) if priced is not None else (),
+        "lead_days": priced.lead_days if priced is not None else None,
+        "forecast_value": priced.forecast_value if priced is not None else None,
+        "model_state_id": inputs.model_state.event_id if inputs.model_state is not None else None,
+        "components": [{"model": name, "probabilities": p} for name, p in priced.components]
+        if priced is not None else (),
+        "positions": holdings, "resting": resting, "balance": portfolio.balance,
+        "edges": [{"ticker": i.ticker, "side": i.side, "action": i.action, "probability": i.probability,
+                   "price": i.price, "fee_per_contract": i.fee_per_contract,
+                   "edge_after_fees": i.edge_after_fees} for i in intents],
+        "intended_orders": [{"client_order_id": client_order_id(decision_id, leg), "ticker": i.ticker,
+                             "side": i.side, "action": i.action, "price": i.price, "count": i.count,
+                             "post_only": i.post_only, "reason": i.reason}
+                            for leg, i in enumerate(intents)],
+        "no_trade_reason": reason,
+    })
 
 
-def _bins(priced: Priced) -> tuple[BinProbability, ...]:
-    return tuple(BinProbability(ticker=r.ticker, probability=p, climatology=c, market=m)
-                 for r, p, c, m in zip(priced.ladder, priced.probabilities, priced.climatology,
-                                       priced.market, strict=True))
+def _bins(priced: Priced) -> list[dict[str, object]]:
+    return [{"ticker": r.ticker, "probability": p, "climatology": c, "market": m}
+            for r, p, c, m in zip(priced.ladder, priced.probabilities, priced.climatology,
+                                  priced.market, strict=True)]
 
 
 def client_order_id(decision_id: uuid.UUID, leg: int) -> str:
