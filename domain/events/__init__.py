@@ -17,8 +17,11 @@ from domain.events.market import (
     MarketSettled,
     MarketSnapshotted,
 )
+from domain.events.oms import ReconciliationCompleted, ReconciliationFailed, VenueOrderFound
 from domain.events.risk import (
     AlertRaised,
+    BreakerCleared,
+    BreakerTripped,
     CheckOutcome,
     KillSwitchEngaged,
     OrderRiskChecked,
@@ -61,13 +64,14 @@ from domain.events.weather import (
 )
 
 __all__ = [
-    "MILKBOT_NAMESPACE", "Action", "AlertRaised", "BinProbability", "BookLevel", "CheckOutcome",
-    "ClimateReportRecorded", "ClimateReportRejected", "ConfigVersionRecorded", "DecisionMade", "Edge",
-    "Event", "ForecastPeriod", "ForecastScored", "Holding", "Inches", "IntendedOrder",
-    "KillSwitchEngaged", "MarketFeedFailed", "MarketKind", "MarketQuote", "MarketSettled",
-    "MarketSnapshotted", "ModelProbabilities", "ModelScores", "ModelStateRecorded", "Observation",
-    "OrderAccepted", "OrderAmended", "OrderCanceled", "OrderExpired", "OrderFilled", "OrderRejected",
-    "OrderRiskChecked", "OrderSubmitted", "Record", "RestingSeen", "RiskLimitBreached", "Scores",
-    "Side", "TradingResumed", "TradingState", "TradingStateChanged", "WeatherFeedFailed",
-    "WeatherSnapshotted", "config_version_of", "deterministic_id",
+    "MILKBOT_NAMESPACE", "Action", "AlertRaised", "BinProbability", "BookLevel", "BreakerCleared",
+    "BreakerTripped", "CheckOutcome", "ClimateReportRecorded", "ClimateReportRejected",
+    "ConfigVersionRecorded", "DecisionMade", "Edge", "Event", "ForecastPeriod", "ForecastScored",
+    "Holding", "Inches", "IntendedOrder", "KillSwitchEngaged", "MarketFeedFailed", "MarketKind",
+    "MarketQuote", "MarketSettled", "MarketSnapshotted", "ModelProbabilities", "ModelScores",
+    "ModelStateRecorded", "Observation", "OrderAccepted", "OrderAmended", "OrderCanceled",
+    "OrderExpired", "OrderFilled", "OrderRejected", "OrderRiskChecked", "OrderSubmitted",
+    "ReconciliationCompleted", "ReconciliationFailed", "Record", "RestingSeen", "RiskLimitBreached",
+    "Scores", "Side", "TradingResumed", "TradingState", "TradingStateChanged", "VenueOrderFound",
+    "WeatherFeedFailed", "WeatherSnapshotted", "config_version_of", "deterministic_id",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
+from pydantic import AwareDatetime
+
 from domain.events.base import Event, Record
 
 
@@ -40,6 +42,31 @@ class RiskLimitBreached(Event):
 class TradingStateChanged(Event):
     previous: TradingState
     state: TradingState
+    reason: str
+    #: What it applies to: ``all`` (the whole book) or ``city:{code}``.
+    scope: str = "all"
+    #: Until when, for a drawdown halt that lasts the rest of its period; None: until changed.
+    until: AwareDatetime | None = None
+
+
+class BreakerTripped(Event):
+    """A city's data went stale or its feed is failing: no new orders there until it clears."""
+
+    city: str
+    #: ``weather:{kind}`` or ``market:{kind}``.
+    feed: str
+    reason: str
+    #: Seconds since the last good snapshot when it tripped (None: there never was one).
+    age_s: float | None = None
+    limit_s: float
+
+
+class BreakerCleared(Event):
+    """Fresh data returned for a tripped feed; the city trades again (unless something else
+    stops it)."""
+
+    city: str
+    feed: str
     reason: str
 
 
