@@ -21,6 +21,7 @@ from domain.events.trading import ConfigVersionRecorded, config_version_of
 from domain.forecast.daily_high import DailyHighParams
 from domain.forecast.precip import PrecipParams
 from domain.learning import LearningParams
+from domain.risk import RiskLimits
 from domain.strategies import ConfiguredStrategy, StrategyError, StrategySpec, load_strategies
 
 
@@ -100,6 +101,8 @@ class MilkbotConfig(_Strict):
     accountability: AccountabilityParams = AccountabilityParams()
     #: What is learned from scored forecasts: window, bias shrinkage, ensemble weights.
     learning: LearningParams = LearningParams()
+    #: Pre-trade limits, drawdown limits and stale-data limits (``domain.risk``).
+    risk: RiskLimits = RiskLimits()
     #: The strategies that decide, in order: ``[[strategies]]`` entries naming a registered
     #: strategy (and the module defining it, for one outside ``domain.strategies``) and its params.
     strategies: tuple[StrategySpec, ...] = (StrategySpec(name="taker"),)

@@ -281,3 +281,111 @@ def a_forecast_scored(day: date | None = None, *, lead_days: int = 1, city: str 
         forecast_value=forecast_value,
         settled_value=None if settled_value is None else Decimal(settled_value),
     )
+
+
+# -- the risk engine: rungs, intended orders, a risk context and trading-state events --------------
+
+# Imported here so the builders above stay as they were (this section was appended).
+from collections.abc import Mapping  # noqa: E402
+
+from domain.events import (  # noqa: E402
+    BreakerCleared,
+    BreakerTripped,
+    KillSwitchEngaged,
+    TradingResumed,
+    TradingState,
+    TradingStateChanged,
+)
+from domain.ladder import Rung  # noqa: E402
+from domain.risk import Held, RiskContext  # noqa: E402
+from domain.strategies import RestingOrder  # noqa: E402
+
+DOLLAR = 1_000_000
+#: The markets the risk tests trade: NYC's six-rung ladder, two Philadelphia markets (the same
+#: cluster as NYC) and two Chicago ones (another cluster).
+NYC_TICKERS = tuple(q.ticker for q in a_ladder())
+PHL_TICKERS = ("KXHIGHPHIL-26AUG28-B84.5", "KXHIGHPHIL-26AUG28-B86.5")
+CHI_TICKERS = ("KXHIGHCHI-26AUG28-B80.5", "KXHIGHCHI-26AUG28-B82.5")
+RISK_TICKER = "KXHIGHNY-26AUG28-B81.5"
+CITY_OF: dict[str, str] = {**{t: "NYC" for t in NYC_TICKERS}, **{t: "PHL" for t in PHL_TICKERS},
+                           **{t: "CHI" for t in CHI_TICKERS}}
+CLUSTER_OF: dict[str, str] = {"NYC": "northeast", "PHL": "northeast", "CHI": "midwest"}
+
+
+def a_rung(ticker: str = RISK_TICKER, *, yes_bid: int | None = 4000, no_bid: int | None = 5500,
+           yes_bid_size: int = 5_000, no_bid_size: int = 5_000, status: str = "active",
+           close_time: datetime | None = T0 + timedelta(hours=10)) -> Rung:
+    """One market's book: by default YES bid 40¢ / ask 45¢, NO bid 55¢ / ask 60¢."""
+    return Rung(ticker, status, None, None, yes_bid, yes_bid_size if yes_bid is not None else 0,
+                no_bid, no_bid_size if no_bid is not None else 0, close_time)
+
+
+def an_intended_order(client_order_id: str = "mb-risk-0", *, ticker: str = RISK_TICKER,
+                      side: Side = Side.YES, action: Action = Action.BUY, price: int = 4500,
+                      count: int = 1000, post_only: bool = False) -> IntendedOrder:
+    """By default: buy 10 YES at the 45¢ ask of ``a_rung``."""
+    return IntendedOrder(client_order_id=client_order_id, ticker=ticker, side=side, action=action,
+                         price=price, count=count, post_only=post_only)
+
+
+def a_resting_order(ticker: str = RISK_TICKER, *, side: Side = Side.YES, action: Action = Action.BUY,
+                    price: int = 4000, remaining: int = 1000) -> RestingOrder:
+    return RestingOrder(ticker=ticker, side=side, action=action, price=price, remaining=remaining)
+
+
+def held_yes(count: int, price: int) -> Held:
+    """``count`` YES (1/100 units) bought at ``price``."""
+    return Held(position=count, cost=count * price)
+
+
+def held_no(count: int, price: int) -> Held:
+    """``count`` NO bought at ``price`` (in YES terms: short YES at 1 minus it)."""
+    return Held(position=-count, cost=-count * (10_000 - price))
+
+
+def a_risk_context(*, markets: Mapping[str, Rung] | None = None,
+                   positions: Mapping[str, Held] | None = None,
+                   resting: tuple[RestingOrder, ...] = (), balance: int = 1_000 * DOLLAR,
+                   equity: int = 1_000 * DOLLAR, open_orders: int | None = None,
+                   recent_orders: tuple[datetime, ...] = (),
+                   state: TradingState = TradingState.ACTIVE, now: datetime = T0) -> RiskContext:
+    """A context in which ``an_intended_order()`` passes every check with the default limits."""
+    return RiskContext(
+        markets=markets if markets is not None else {t: a_rung(t) for t in CITY_OF},
+        positions=positions or {}, resting=resting, city_of=CITY_OF, cluster_of=CLUSTER_OF,
+        balance=balance, equity=equity,
+        open_orders=len(resting) if open_orders is None else open_orders,
+        recent_orders=recent_orders, state=state, now=now)
+
+
+def a_trading_state_changed(state: TradingState = TradingState.HALTED, *, scope: str = "all",
+                            previous: TradingState = TradingState.ACTIVE,
+                            until: datetime | None = None, stream: str = "test:trading",
+                            version: int = 1, recorded_at: datetime = T0,
+                            reason: str = "test") -> TradingStateChanged:
+    return TradingStateChanged(**envelope(stream, version, recorded_at=recorded_at), previous=previous,
+                               state=state, reason=reason, scope=scope, until=until)
+
+
+def a_breaker_tripped(city: str = "NYC", feed: str = "market:daily_high", *, version: int = 1,
+                      recorded_at: datetime = T0) -> BreakerTripped:
+    return BreakerTripped(**envelope(f"breaker:{city}:{feed}", version, recorded_at=recorded_at),
+                          city=city, feed=feed, reason="stale", age_s=900.0, limit_s=600.0)
+
+
+def a_breaker_cleared(city: str = "NYC", feed: str = "market:daily_high", *, version: int = 2,
+                      recorded_at: datetime = T0) -> BreakerCleared:
+    return BreakerCleared(**envelope(f"breaker:{city}:{feed}", version, recorded_at=recorded_at),
+                          city=city, feed=feed, reason="fresh")
+
+
+def a_kill_switch(*, operator: str = "ops", version: int = 1,
+                  recorded_at: datetime = T0) -> KillSwitchEngaged:
+    return KillSwitchEngaged(**envelope("operator:trading", version, recorded_at=recorded_at),
+                             operator=operator, reason="test")
+
+
+def a_trading_resumed(*, operator: str = "ops", version: int = 1,
+                      recorded_at: datetime = T0) -> TradingResumed:
+    return TradingResumed(**envelope("operator:trading", version, recorded_at=recorded_at),
+                          operator=operator, reason="test")
