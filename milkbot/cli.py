@@ -62,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
         "parse-cli", help="parse an NWS CLI climate report and print one JSON object per station")
     parse_cli.add_argument("file", type=Path)
 
+    kill = commands.add_parser("kill", help="halt all trading now (recorded with who and why)")
+    kill.add_argument("--reason", required=True, help="why, in plain words (recorded)")
+    kill.add_argument("--operator", help="who (default: the login name)")
+    resume = commands.add_parser("resume", help="lift a kill switch or a city's halt")
+    resume.add_argument("--reason", default="operator resumed trading", help="why (recorded)")
+    resume.add_argument("--operator", help="who (default: the login name)")
+    resume.add_argument("--city", help="lift only this city's halt (e.g. after reconciliation)")
     replay = commands.add_parser("replay", help="audit the ledger")
     replay_commands = replay.add_subparsers(dest="replay_command", required=True,
                                             metavar="SUBCOMMAND")
@@ -98,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with bootstrap(settings) as app:
             if args.command == "status":
                 return _status(app, as_json=args.json)
+            if args.command in ("kill", "resume"):
+                return _operator(app, args, console)
             if args.command == "replay" and args.replay_command == "verify":
                 return _verify(app, console)
             if args.command == "replay" and args.replay_command == "rebuild":
@@ -137,6 +146,10 @@ def _status(app: Milkbot, *, as_json: bool) -> int:
     out = Console()
     out.print(f"ledger {status['ledger']}: {status['events']} events, "
               f"clock {status['ledger_clock'] or '-'}")
+    trading = status["trading"]
+    out.print(f"trading: {trading['state']}", highlight=False)
+    for city, held in trading["cities"].items():
+        out.print(f"  {city}: {held['state']} ({held['why']})", highlight=False)
     for name, info in status["projections"].items():
         out.print(f"  projection {name}: position {info['position']} ({info['behind']} behind)")
     table = Table("ticker", "city", "position", "realized $", "unrealized $", "fees $")
@@ -147,6 +160,26 @@ def _status(app: Milkbot, *, as_json: bool) -> int:
     for scope, pnl in status["pnl"].items():
         out.print(f"  {scope}: realized {pnl['realized']} unrealized {pnl['unrealized']} "
                   f"fees {pnl['fees']}")
+    return 0
+
+
+def _operator(app: Milkbot, args: argparse.Namespace, console: Console) -> int:
+    from domain.risk.errors import NotHalted
+    from milkbot.operator import engage_kill_switch, operator_name, resume_trading
+
+    who = operator_name(args.operator)
+    if args.command == "kill":
+        engage_kill_switch(app.ledger.store, operator=who, reason=args.reason)
+        Console().print(f"kill switch engaged by {who}: {args.reason}. All trading is halted; the "
+                        "command handler cancels resting orders within one cycle.", highlight=False)
+        return 0
+    scope = f"city:{args.city}" if args.city else "all"
+    try:
+        resume_trading(app.ledger.store, operator=who, reason=args.reason, scope=scope)
+    except NotHalted as e:
+        console.print(f"[bold red]milkbot: {e}[/]", highlight=False, soft_wrap=True)
+        return EXIT_ERROR
+    Console().print(f"{scope} resumed by {who}: {args.reason}", highlight=False)
     return 0
 
 

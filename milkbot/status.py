@@ -32,6 +32,7 @@ def read_status(app: Milkbot) -> dict[str, Any]:
         pnl = _pnl(tx)
         clock = tx.execute("SELECT as_of FROM proj_public_clock WHERE name = 'ledger'")
     return {
+        "trading": _trading(app),
         "backend": app.ledger.store.backend_name,
         "ledger": app.ledger.url,
         "events": ledger_position,
@@ -52,3 +53,21 @@ def _pnl(tx: ReadModelTx) -> dict[str, dict[str, str]]:
     rows = tx.execute("SELECT scope, realized, unrealized, fees FROM proj_pnl ORDER BY scope")
     return {scope: {"realized": str(money_to_dollars(r)), "unrealized": str(money_to_dollars(u)),
                     "fees": str(money_to_dollars(f))} for scope, r, u, f in rows}
+
+
+def _trading(app: Milkbot) -> dict[str, Any]:
+    """The whole book's trading state and every city not trading freely, with the reason."""
+    from datetime import UTC, datetime
+
+    from domain.risk.state import ALL
+    from milkbot.operator import trading_states
+
+    states = trading_states(app.ledger.store)
+    now = datetime.now(UTC)
+    cities = sorted({scope.removeprefix("city:") for scope in states.standing if scope != ALL}
+                    | {city for city, _ in states.breakers})
+    held = {city: {"state": states.state_for(city, now).value, "why": states.why(city, now)}
+            for city in cities}
+    return {"state": states.scope_state(ALL, now).value,
+            "cities": {c: v for c, v in held.items() if v["state"] != "active"}}
+
