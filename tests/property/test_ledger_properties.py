@@ -35,7 +35,7 @@ from domain.events import (
     Side,
 )
 from domain.money import PRICE_SCALE
-from domain.orders import OrderFills, Overfill
+from domain.oms import OrderFills, Overfill
 from domain.positions import MarketPosition
 from eventstore import Ledger, open_ledger
 from eventstore.backend import ReadModelTx, Row

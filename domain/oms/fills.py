@@ -1,23 +1,17 @@
-"""An order's fill accounting, folded from its events: filled never exceeds ordered.
-
-This is the part of the order lifecycle the ledger needs now; the full ``(status, trigger)``
-transition table joins it with the order-management work.
-"""
+"""An order's fill accounting, folded from its events: filled never exceeds ordered."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
 from domain.events import OrderAmended, OrderFilled, OrderSubmitted
-
-
-class Overfill(ValueError):
-    """The venue reported more filled than was ordered: a venue inconsistency to raise, not to fold."""
+from domain.oms.errors import Overfill
 
 
 @dataclass(frozen=True, slots=True)
 class OrderFills:
     client_order_id: str
+    #: The order's total (1/100 contract): the submitted count, or the last amendment's.
     ordered: int
     filled: int = 0
     fill_ids: frozenset[str] = field(default_factory=frozenset)
@@ -31,13 +25,15 @@ class OrderFills:
         return self.ordered - self.filled
 
     def amended(self, event: OrderAmended) -> OrderFills:
+        """The new total; ``Overfill`` when it is below what has already filled."""
         if event.count < self.filled:
             raise Overfill(f"order {self.client_order_id} amended to {event.count} below its "
                            f"filled {self.filled}")
         return replace(self, ordered=event.count)
 
     def fill(self, event: OrderFilled) -> OrderFills:
-        """Add a fill; a fill id seen before changes nothing."""
+        """Add a fill; a fill id seen before changes nothing. ``Overfill`` when it exceeds the
+        remaining (the order is left as it was)."""
         if event.fill_id in self.fill_ids:
             return self
         if event.count > self.remaining:
