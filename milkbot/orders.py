@@ -15,8 +15,9 @@ The protocol that makes a duplicate order impossible, whatever crashes where:
    appends what ``domain.oms.reconcile`` decides: missing fills, resolutions, unknown venue orders,
    alerts, city halts. A start-up reconciliation that cannot complete means no trading.
 
-``checkpoint`` is called at the two moments a crash is most interesting ("intent recorded", about
-to send; "answer received", about to record it), so the chaos tests can kill the process there.
+``checkpoint`` is called at the moments a crash is most interesting ("intent recorded", about to
+send; "answer received", about to record it; "venue read", about to record a reconciliation), so
+the chaos tests can kill the process there.
 """
 
 from __future__ import annotations
@@ -191,6 +192,7 @@ class OrderManager:
             return [failed]
         events = reconcile(self.book, view, trigger=trigger, now=started, cities=self._cities,
                            trading_states=trading_states, in_flight_grace=self._in_flight_grace)
+        self._checkpoint("venue read", trigger)
         self._record(events)
         return events
 
