@@ -1,0 +1,366 @@
+"""The command handler: ingest -> decide -> risk -> order -> fills -> P&L, around the clock.
+
+One ``step`` does what is due at the injected clock's time (a simulated clock runs it many times
+faster than real time):
+
+- per enabled city and market kind, at its cadence: a weather snapshot and the city's ladders from
+  the exchange, recorded; one decision per ladder and strategy (``domain.decision``); each intended
+  order through the risk checks (``domain.risk``), whose verdicts are recorded; the approved ones
+  through the order manager (``milkbot.orders``), intent before request, answer after;
+- fills polled, the venue reconciled on a schedule, CLI reports archived (month to date, settled
+  values), stale-data breakers moved, projections caught up, the accountant run (scores, learned
+  model state, the edge alert);
+- a kill switch or halt recorded by anyone (``milkbot kill``) is seen at the next step and the
+  resting orders it concerns are cancelled.
+
+An exception in one city's cycle is recorded as an ``AlertRaised`` with its traceback and never
+stops the other cities or the process. Every event the handler records is also handed to
+``on_event`` (the alert sink, metrics).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+
+from adapters.kalshi.client import KalshiClient
+from adapters.kalshi.errors import KalshiError
+from adapters.kalshi.snapshots import MarketSnapshotter
+from adapters.nws.archive import ClimateReportArchive
+from adapters.nws.client import NwsClient
+from adapters.nws.snapshots import WeatherSnapshotter, weather_stream
+from domain.config import CityConfig, MilkbotConfig
+from domain.decision import DecisionInputs, Portfolio, decide
+from domain.events import (
+    AlertRaised,
+    ClimateReportRecorded,
+    DecisionMade,
+    Event,
+    MarketFeedFailed,
+    MarketKind,
+    MarketSettled,
+    MarketSnapshotted,
+    ModelStateRecorded,
+    OrderFilled,
+    TradingState,
+    WeatherSnapshotted,
+    deterministic_id,
+)
+from domain.ladder import Ladder
+from domain.positions import MarketPosition
+from domain.risk import FeedReading, Held, RiskContext, breaker_events, check_orders, markets_of
+from domain.risk.breakers import market_feed, weather_feed
+from domain.risk.state import ALL, city_scope
+from milkbot.accountant import Accountant
+from milkbot.bootstrap import Milkbot
+from milkbot.operator import STATE_TOPICS, trading_states
+from milkbot.orders import OrderManager
+
+log = logging.getLogger(__name__)
+
+KINDS = (MarketKind.DAILY_HIGH, MarketKind.MONTHLY_RAIN, MarketKind.MONTHLY_SNOW)
+EventSink = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How often each job runs, in the handler's (possibly simulated) time."""
+
+    daily_high: timedelta = timedelta(minutes=15)
+    monthly: timedelta = timedelta(hours=1)
+    fills: timedelta = timedelta(minutes=5)
+    reconcile: timedelta = timedelta(minutes=30)
+    climate_reports: timedelta = timedelta(hours=1)
+
+    def of(self, kind: MarketKind) -> timedelta:
+        return self.daily_high if kind is MarketKind.DAILY_HIGH else self.monthly
+
+
+@dataclass
+class _Feeds:
+    """When each city's feeds last gave good data, and which failed on their latest try."""
+
+    good: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    failing: set[tuple[str, str]] = field(default_factory=set)
+
+
+class CommandHandler:
+    def __init__(self, app: Milkbot, config: MilkbotConfig, config_version: str, *,
+                 clock: Callable[[], datetime], kalshi: KalshiClient, nws: NwsClient,
+                 cadence: Cadence = Cadence(), on_event: EventSink | None = None) -> None:
+        self.app, self.config, self.version = app, config, config_version
+        self.store = app.ledger.store
+        self.clock = clock
+        self.kalshi = kalshi
+        self.cadence = cadence
+        self._on_event = on_event or (lambda _e: None)
+        self.cities = {c.code: c for c in config.enabled_cities}
+        self.orders = OrderManager(self.store, kalshi, clock, cities={})
+        self.markets = MarketSnapshotter(kalshi, clock, self._next_version)
+        self.weather = WeatherSnapshotter(nws, clock)
+        self.archive = ClimateReportArchive(nws, append=self.record, clock=clock,
+                                            is_recorded=lambda s: self.store.stream_version(s) > 0)
+        self.runner = app.runner()
+        self.accountant = Accountant(app, config)
+        self.states = trading_states(self.store)
+        self._seen = self.store.max_position()
+        self.feeds = _Feeds()
+        self.latest_weather: dict[tuple[str, MarketKind], WeatherSnapshotted] = {}
+        self.reports: dict[str, ClimateReportRecorded] = {}
+        self.model_states: dict[tuple[str, MarketKind], ModelStateRecorded] = {}
+        self.positions: dict[str, MarketPosition] = {}
+        self._recent_orders: deque[datetime] = deque(maxlen=1_000)
+        self._due: dict[str, datetime] = {}
+        self._balance_now: int | None = None
+        self._fold_history()
+
+    # -- recording --------------------------------------------------------------------------------
+
+    def record(self, events: Sequence[Event]) -> object:
+        """Append one command and let everything that watches see it."""
+        if not events:
+            return None
+        appended = self.store.append(events)
+        for event in events:
+            self._observe(event)
+            self._on_event(event)
+        return appended
+
+    def _observe(self, event: Event) -> None:
+        if isinstance(event, OrderFilled):
+            held = self.positions.get(event.ticker) or MarketPosition(ticker=event.ticker, city=event.city)
+            self.positions[event.ticker] = held.fill(event.side, event.action, event.price, event.count,
+                                                     event.fee)
+        elif isinstance(event, MarketSettled) and event.ticker in self.positions:
+            self.positions[event.ticker] = self.positions[event.ticker].settle(event.settlement_value)
+        elif isinstance(event, ClimateReportRecorded) and not event.preliminary:
+            known = self.reports.get(event.station)
+            if known is None or event.climate_date >= known.climate_date:
+                self.reports[event.station] = event
+        elif isinstance(event, ModelStateRecorded):
+            self.model_states[(event.city, event.kind)] = event
+
+    def _fold_history(self) -> None:
+        wanted = {t.topic() for t in (OrderFilled, MarketSettled, ClimateReportRecorded,
+                                      ModelStateRecorded)}
+        for record in self.store.iter_records():
+            if record.topic in wanted:
+                self._observe(record.decode())
+
+    def _next_version(self, stream: str) -> int:
+        return self.store.stream_version(stream) + 1
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start-up reconciliation: if it cannot complete, this raises and nothing trades."""
+        self._emit(self.orders.reconcile("startup", trading_states=self._scope_states()))
+        self._refresh_states()
+        self._catch_up()
+
+    def run(self, stop: threading.Event, *, idle: float = 0.05) -> None:
+        """Step until ``stop`` is set; between steps wait a little (less when work is due)."""
+        while not stop.is_set():
+            self.step()
+            stop.wait(idle)
+
+    def step(self) -> None:
+        now = self.clock()
+        self._balance_now = None
+        self._refresh_states()
+        self._cancel_halted()
+        for city in self.cities.values():
+            for kind in KINDS:
+                if city.source(kind) is not None and self._is_due(f"{city.code}:{kind.value}", now,
+                                                                    self.cadence.of(kind)):
+                    self._guarded(f"{city.code} {kind.value} cycle", partial(self._cycle, city, kind))
+        if self._is_due("fills", now, self.cadence.fills):
+            self._guarded("fill poll", self._poll_fills)
+        if self._is_due("reconcile", now, self.cadence.reconcile):
+            self._guarded("reconciliation", lambda: self._emit(self.orders.reconcile(
+                "scheduled", trading_states=self._scope_states())))
+        if self._is_due("cli", now, self.cadence.climate_reports):
+            self._guarded("climate reports", self._sweep_reports)
+        self._guarded("breakers", self._move_breakers)
+        self._guarded("accounting", self._account)
+
+    def _is_due(self, job: str, now: datetime, every: timedelta) -> bool:
+        due = self._due.get(job)
+        if due is not None and now < due:
+            return False
+        self._due[job] = now + every
+        return True
+
+    def _guarded(self, what: str, job: Callable[[], object]) -> None:
+        """Run one job; an exception is recorded with its traceback, and the loop goes on."""
+        try:
+            job()
+        except Exception as e:
+            log.exception("%s failed", what)
+            now = self.clock()
+            stream = f"alert:cycle:{what.replace(' ', '-')}:{now.isoformat()}"
+            text = "".join(traceback.format_exception(e))[-4_000:]
+            self.record([AlertRaised(
+                event_id=deterministic_id("alert", stream), stream=stream, version=1, recorded_at=now,
+                correlation_id=deterministic_id("cycle error", stream), severity="critical",
+                kind="cycle_error", message=f"{what} failed: {type(e).__name__}: {str(e)[:300]}",
+                context={"traceback": text})])
+
+    # -- one city's cycle -------------------------------------------------------------------------
+
+    def _cycle(self, city: CityConfig, kind: MarketKind) -> None:
+        now = self.clock()
+        correlation = deterministic_id("cycle", city.code, kind.value, now.isoformat())
+        version = self._next_version(weather_stream(city.code, kind))
+        weather = self.weather.snapshot(city, kind, version=version, correlation_id=correlation)
+        self.record([weather])
+        feed = (city.code, weather_feed(kind))
+        if isinstance(weather, WeatherSnapshotted):
+            self.latest_weather[(city.code, kind)] = weather
+            self.feeds.good[feed] = now
+            self.feeds.failing.discard(feed)
+        else:
+            self.feeds.failing.add(feed)
+        ladders = self.markets.snapshot(city, kind, correlation_id=correlation)
+        feed = (city.code, market_feed(kind))
+        if isinstance(ladders, MarketFeedFailed):
+            self.record([ladders])
+            self.feeds.failing.add(feed)
+            return
+        self.feeds.good[feed] = now
+        self.feeds.failing.discard(feed)
+        for ladder in ladders:
+            self.record([ladder])
+            self._decide(city, kind, ladder)
+
+    def _decide(self, city: CityConfig, kind: MarketKind, snapshot: MarketSnapshotted) -> None:
+        source = city.source(kind)
+        monthly = source is not None and kind is not MarketKind.DAILY_HIGH
+        report = self.reports.get(source.cli_site) if monthly and source is not None else None
+        balance = self._balance()
+        portfolio = Portfolio(positions={t: p.position for t, p in self.positions.items() if p.position},
+                              resting=self.orders.book.resting(), balance=balance)
+        decisions = decide(DecisionInputs(
+            market=snapshot, config=self.config, config_version=self.version,
+            weather=self.latest_weather.get((city.code, kind)), report=report,
+            model_state=self.model_states.get((city.code, kind)), portfolio=portfolio))
+        self.record(list(decisions))
+        for decision in decisions:
+            if decision.intended_orders:
+                self._trade(city, kind, snapshot, decision, balance)
+
+    def _trade(self, city: CityConfig, kind: MarketKind, snapshot: MarketSnapshotted,
+               decision: DecisionMade, balance: int) -> None:
+        now = decision.recorded_at
+        ladder = Ladder.of(snapshot)
+        book = self.orders.book
+        tickers = {*self.positions, *(o.ticker for o in book.open_orders()), *(r.ticker for r in ladder)}
+        city_of = {t: self._city_of(t) or city.code for t in tickers}
+        context = RiskContext(
+            markets=markets_of(ladder),
+            positions={t: Held.of(p) for t, p in self.positions.items() if p.position},
+            resting=book.resting(), city_of=city_of,
+            cluster_of={c.code: c.cluster for c in self.config.cities},
+            balance=balance, equity=balance + sum(max(p.cost, 0) for p in self.positions.values()),
+            open_orders=len(book.open_orders()),
+            recent_orders=tuple(t for t in self._recent_orders if now - t < timedelta(minutes=1)),
+            state=self.states.state_for(city.code, now, kind),
+            state_reason=self.states.why(city.code, now, kind), now=now)
+        verdicts = check_orders(list(decision.intended_orders), context, self.config.risk,
+                                correlation_id=decision.correlation_id, causation_id=decision.event_id)
+        self.record(verdicts)
+        approved = {v.client_order_id for v in verdicts if v.approved}
+        orders = [o for o in decision.intended_orders if o.client_order_id in approved]
+        if orders:
+            for event in self.orders.place(orders, decision_id=decision.decision_id, city=city.code,
+                                           correlation_id=decision.correlation_id,
+                                           causation_id=decision.event_id):
+                self._observe(event)
+                self._on_event(event)
+            self._recent_orders.extend(now for _ in orders)
+
+    def _city_of(self, ticker: str) -> str | None:
+        held = self.positions.get(ticker)
+        if held is not None and held.city:
+            return held.city
+        return self.orders.book.city_of(ticker)
+
+    # -- the rest of a step -----------------------------------------------------------------------
+
+    def _balance(self) -> int:
+        """The venue's available balance, read once per step."""
+        if self._balance_now is None:
+            try:
+                self._balance_now = self.kalshi.balance().balance
+            except KalshiError:
+                return 0  # nothing can be bought on a balance we cannot read
+        return self._balance_now
+
+    def _poll_fills(self) -> None:
+        since = self.clock() - timedelta(hours=1)
+        fills = self.kalshi.fills(min_ts=int(since.timestamp()))
+        for event in self.orders.record_fills(fills, correlation_id=uuid.uuid4()):
+            self._observe(event)
+            self._on_event(event)
+
+    def _sweep_reports(self) -> None:
+        sites = sorted({s.cli_site for c in self.cities.values()
+                        for s in (c.daily_high, c.monthly_rain, c.monthly_snow) if s is not None})
+        for site in sites:
+            self._guarded(f"CLI {site}", partial(self.archive.sweep, site))
+
+    def _move_breakers(self) -> None:
+        now = self.clock()
+        readings = [FeedReading(city=city.code, feed=feed, last_good=self.feeds.good.get((city.code, feed)),
+                                failing=(city.code, feed) in self.feeds.failing)
+                    for city in self.cities.values() for kind in KINDS if city.source(kind) is not None
+                    for feed in (weather_feed(kind), market_feed(kind))]
+        self.record(breaker_events(readings, self.states, self.config.risk, now,
+                                   correlation_id=deterministic_id("breakers", now.isoformat())))
+        self._refresh_states()
+
+    def _account(self) -> None:
+        self._catch_up()
+        for event in self.accountant.run(self.clock()):
+            self._observe(event)
+            self._on_event(event)
+
+    def _catch_up(self) -> None:
+        self.runner.catch_up()
+
+    def _refresh_states(self) -> None:
+        """Fold the state events recorded since the last look, ours (breakers, reconciliation
+        halts) and anyone else's (a kill switch from the command line)."""
+        for record in self.store.iter_records(after=self._seen):
+            if record.topic in STATE_TOPICS:
+                self.states = self.states.apply(record.decode())
+            self._seen = record.position
+
+    def _scope_states(self) -> dict[str, TradingState]:
+        now = self.clock()
+        scopes = {ALL, *(city_scope(c) for c in self.cities)}
+        return {s: self.states.scope_state(s, now) for s in scopes}
+
+    def _cancel_halted(self) -> None:
+        now = self.clock()
+        if self.states.scope_state(ALL, now) is TradingState.HALTED:
+            if self.orders.book.open_orders():
+                self._emit(self.orders.cancel_open("trading halted"))
+            return
+        for code in self.cities:
+            halted = self.states.scope_state(city_scope(code), now) is TradingState.HALTED
+            if halted and any(o.city == code for o in self.orders.book.open_orders()):
+                self._emit(self.orders.cancel_open(f"{code} halted", city=code))
+
+    def _emit(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self._observe(event)
+            self._on_event(event)
+

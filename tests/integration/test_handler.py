@@ -1,0 +1,117 @@
+"""The command handler against both simulators over HTTP on a stepped clock: a day and a half of
+snapshots, decisions, risk verdicts, orders, fills and settlements for the 10 cities."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.kalshi.client import KalshiClient
+from adapters.kalshi.rate_limit import RateLimiter
+from adapters.kalshi.signing import Credentials, load_private_key, load_public_key, new_rsa_key_pair
+from adapters.kalshi.simulator import PREFIX
+from adapters.kalshi.simulator import create_app as exchange_app
+from adapters.nws.client import NwsClient
+from adapters.nws.simulator.app import create_app as nws_app
+from adapters.nws.simulator.weather import WeatherGenerator
+from domain.events import (
+    AlertRaised,
+    DecisionMade,
+    Event,
+    KillSwitchEngaged,
+    MarketSettled,
+    MarketSnapshotted,
+    OrderFilled,
+    OrderRiskChecked,
+    OrderSubmitted,
+    WeatherSnapshotted,
+)
+from eventstore import open_ledger
+from milkbot.bootstrap import Milkbot
+from milkbot.handler import Cadence, CommandHandler
+from milkbot.operator import engage_kill_switch
+from milkbot.settings import Settings
+from projections.registry import all_projections
+from tests import servers
+from tests.integration.test_kalshi_simulator import config
+
+START = datetime(2026, 1, 20, 13, 0, tzinfo=UTC)  # 08:00 in New York
+SEED = 5
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def handler(tmp_path: Path) -> Iterator[tuple[CommandHandler, Clock, list[Event]]]:
+    clock = Clock()
+    private, public = new_rsa_key_pair()
+    exchange = exchange_app(config(), seed=SEED, clock=clock, public_key=load_public_key(public),
+                            weather=WeatherGenerator(config().cities, seed=SEED), state_dir=tmp_path / "sim",
+                            auth_clock_ms=lambda: int(clock().timestamp() * 1000))
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+
+    with servers.serving(exchange, name="exchange") as exchange_url, \
+            servers.serving(nws_app(config(), seed=SEED, clock=clock), name="nws") as nws_url, \
+            open_ledger(settings.database_url) as ledger, \
+            KalshiClient(exchange_url + PREFIX, Credentials("k", load_private_key(private)),
+                         now_ms=lambda: int(clock().timestamp() * 1000),
+                         limiter=RateLimiter(1_000, 1_000)) as kalshi, \
+            NwsClient(nws_url, "milkbot-tests (ops@example.com)", clock=clock, sleep=lambda _: None) as nws:
+        app = Milkbot(settings=settings, ledger=ledger, projections=all_projections())
+        seen: list[Event] = []
+        cadence = Cadence(daily_high=timedelta(hours=6), monthly=timedelta(hours=12),
+                          fills=timedelta(hours=1), reconcile=timedelta(hours=4))
+        yield (CommandHandler(app, config(), "0" * 64, clock=clock, kalshi=kalshi, nws=nws,
+                              cadence=cadence, on_event=seen.append), clock, seen)
+
+
+def test_a_day_and_a_half_of_trading_on_the_simulators(
+        handler: tuple[CommandHandler, Clock, list[Event]]) -> None:
+    bot, clock, seen = handler
+    bot.start()
+    while clock.now < START + timedelta(hours=36):
+        bot.step()
+        clock.now += timedelta(hours=6)
+    bot.step()
+
+    kinds = Counter(type(e).__name__ for e in seen)
+    cities = {e.city for e in seen if isinstance(e, MarketSnapshotted)}
+    assert cities == {c.code for c in config().cities}, kinds
+    assert {e.city for e in seen if isinstance(e, WeatherSnapshotted)} == cities
+    assert kinds["DecisionMade"] >= 2 * kinds["MarketSnapshotted"]
+    assert kinds["OrderRiskChecked"] > 0 and kinds["OrderSubmitted"] > 0, kinds
+    assert kinds["OrderFilled"] > 0, kinds
+    assert any(isinstance(e, MarketSettled) for e in seen), kinds  # yesterday's climate day settled
+    errors = [e for e in seen if isinstance(e, AlertRaised) and e.kind == "cycle_error"]
+    assert errors == [], errors[0].context.get("traceback") if errors else ""
+    decided = [e for e in seen if isinstance(e, DecisionMade) and e.intended_orders]
+    verdicts = {e.client_order_id for e in seen if isinstance(e, OrderRiskChecked)}
+    assert all(o.client_order_id in verdicts for d in decided for o in d.intended_orders)
+    submitted = {e.client_order_id for e in seen if isinstance(e, OrderSubmitted)}
+    approved = {e.client_order_id for e in seen if isinstance(e, OrderRiskChecked) and e.approved}
+    assert submitted <= approved  # nothing reaches the venue without an approved verdict
+    assert all(isinstance(e.fill_id, str) for e in seen if isinstance(e, OrderFilled))
+
+
+def test_a_kill_switch_from_elsewhere_stops_new_orders_at_the_next_step(
+        handler: tuple[CommandHandler, Clock, list[Event]]) -> None:
+    bot, clock, seen = handler
+    bot.start()
+    engage_kill_switch(bot.store, operator="ops", reason="test", now=clock.now)
+    seen.clear()
+    bot.step()
+
+    assert not any(isinstance(e, OrderSubmitted) for e in seen)
+    verdicts = [e for e in seen if isinstance(e, OrderRiskChecked)]
+    assert verdicts and not any(v.approved for v in verdicts)
+    assert any(isinstance(e, KillSwitchEngaged) for e in (r.event for r in bot.store.iter_events()))
