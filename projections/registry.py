@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from projections.base import Projection
 from projections.calibration import CalibrationProjection
+from projections.execution import ExecutionProjection
 from projections.portfolio import PortfolioProjection
 from projections.public_feed import MINIMUM_DELAY_MINUTES, PublicTradeFeed
 
@@ -18,6 +19,7 @@ def projection_factories(public_delay_minutes: int = MINIMUM_DELAY_MINUTES) -> (
         PortfolioProjection.name: lambda prefix: PortfolioProjection(prefix=prefix),
         PublicTradeFeed.name: lambda prefix: PublicTradeFeed(public_delay_minutes, prefix=prefix),
         CalibrationProjection.name: lambda prefix: CalibrationProjection(prefix=prefix),
+        ExecutionProjection.name: lambda prefix: ExecutionProjection(prefix=prefix),
     }
 
 

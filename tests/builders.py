@@ -389,3 +389,63 @@ def a_trading_resumed(*, operator: str = "ops", version: int = 1,
                       recorded_at: datetime = T0) -> TradingResumed:
     return TradingResumed(**envelope("operator:trading", version, recorded_at=recorded_at),
                           operator=operator, reason="test")
+
+
+# -- execution quality: decisions that trade, their orders' submissions and ends ---------------------
+
+# Imported here so the builders above stay as they were (this section was appended).
+from domain.events import OrderCanceled, OrderExpired, OrderRejected  # noqa: E402
+
+EXEC_TICKER = "KXHIGHNY-26AUG28-B81.5"
+
+
+def a_leg(client_order_id: str = "mb-exec-1", *, ticker: str = EXEC_TICKER, side: Side = Side.YES,
+          action: Action = Action.BUY, price: int = 3500, count: int = 500) -> IntendedOrder:
+    """One intended order: by default buy 5 YES at 35¢."""
+    return IntendedOrder(client_order_id=client_order_id, ticker=ticker, side=side, action=action,
+                         price=price, count=count)
+
+
+def a_decision_to_trade(market: MarketSnapshotted | None = None, *legs: IntendedOrder,
+                        recorded_at: datetime = T0) -> DecisionMade:
+    """A decision on ``market`` (naming it as its snapshot) that wants ``legs`` (``a_leg()``)."""
+    market = market or a_market_snapshot(recorded_at=recorded_at)
+    legs = legs or (a_leg(),)
+    decision_id = deterministic_id("trading decision", market.event_id,
+                                   tuple(leg.client_order_id for leg in legs))
+    return DecisionMade(
+        **envelope(f"decision:{decision_id}", recorded_at=recorded_at),
+        decision_id=decision_id, strategy="test", city=market.city, kind=market.kind,
+        event_ticker=market.event_ticker, market_snapshot_id=market.event_id,
+        weather_snapshot_ids=(), config_version="0" * 64,
+        probabilities=tuple(BinProbability(ticker=m.ticker, probability=1 / len(market.markets))
+                            for m in market.markets),
+        intended_orders=legs,
+    )
+
+
+def a_leg_submitted(leg: IntendedOrder | None = None, decision: DecisionMade | None = None, *,
+                    city: str | None = "NYC", recorded_at: datetime = T0) -> OrderSubmitted:
+    """The submission of ``leg`` on its order stream (version 1); ``decision`` None: the operator's."""
+    leg = leg or a_leg()
+    return OrderSubmitted(
+        **envelope(f"order:{leg.client_order_id}", 1, recorded_at=recorded_at),
+        client_order_id=leg.client_order_id,
+        decision_id=None if decision is None else decision.decision_id, city=city,
+        ticker=leg.ticker, side=leg.side, action=leg.action, price=leg.price, count=leg.count,
+    )
+
+
+def an_order_ended(client_order_id: str = "mb-exec-1", how: str = "canceled", *, version: int = 3,
+                   canceled_count: int | None = None,
+                   recorded_at: datetime = T0) -> OrderCanceled | OrderExpired | OrderRejected:
+    """``how``: ``canceled``, ``expired`` or ``rejected``."""
+    fields = envelope(f"order:{client_order_id}", version, recorded_at=recorded_at)
+    if how == "canceled":
+        return OrderCanceled(**fields, client_order_id=client_order_id,
+                             venue_order_id=f"v-{client_order_id}", reason="test",
+                             canceled_count=canceled_count)
+    if how == "expired":
+        return OrderExpired(**fields, client_order_id=client_order_id,
+                            venue_order_id=f"v-{client_order_id}")
+    return OrderRejected(**fields, client_order_id=client_order_id, reason="test")
