@@ -30,8 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="run everything locally on an accelerated clock")
-    demo.add_argument("--speed", type=float, default=60.0,
-                      help="simulated seconds per real second (default 60)")
+    demo.add_argument("--speed", type=float, default=1440.0,
+                      help="simulated seconds per real second (default 1440: a day a minute)")
     demo.add_argument("--days", type=float, default=None,
                       help="stop after this many simulated days (default: until Ctrl-C)")
 

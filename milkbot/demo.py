@@ -1,117 +1,116 @@
-"""``milkbot demo``: the ledger, its live projections and synthetic trading traffic, on one screen.
+"""``milkbot demo``: the whole system on one machine, on an accelerated clock.
 
-Until the exchange and NWS simulators, the strategies and the dashboard land (issues 3-8), the
-traffic is the deterministic synthetic workload the benchmarks use (10 cities: ladders, forecasts,
-decisions, orders, fills, settlements), paced on an accelerated clock. Because its ids are
-deterministic, a second run regenerates the commands already recorded, skips them, and carries on:
-the same ledger resumes.
+The NWS simulator and the Kalshi exchange simulator are served on loopback (in this process, on
+background threads), sharing one accelerated clock with the command handler, which trades all 10
+cities against the exchange exactly as it would against Kalshi's demo environment: snapshots,
+decisions, risk verdicts, orders, fills, settlements, P&L, all in the ledger. The simulators keep
+their state and the clock under ``var/demo``, so a second run resumes the same ledger, the same
+exchange account and the same simulated time.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from bench.workload import START, synthetic_commands
-from domain.events import Event
-from eventstore import EventStore
 from milkbot.bootstrap import Milkbot, bootstrap, record_config
-from milkbot.settings import Settings
+from milkbot.settings import Settings, load_config
+from milkbot.simulators import AcceleratedClock, client_key
 from milkbot.status import read_status
 
+if TYPE_CHECKING:
+    from milkbot.handler import CommandHandler
+
 STATUS_EVERY_S = 2.0
+DEMO_STATE = Path("var/demo")
+SEED = 7
+USER_AGENT = "milkbot-demo (localhost)"
 
 
-def run_demo(settings: Settings, *, speed: float, days: float | None, console: Console) -> int:
+def run_demo(settings: Settings, *, speed: float, days: float | None, console: Console,
+             state_dir: Path = DEMO_STATE) -> int:
+    from adapters.kalshi.client import KalshiClient
+    from adapters.kalshi.rate_limit import RateLimiter
+    from adapters.kalshi.signing import Credentials, load_private_key
+    from adapters.kalshi.simulator import PREFIX
+    from adapters.kalshi.simulator import create_app as exchange_app
+    from adapters.nws.client import NwsClient
+    from adapters.nws.simulator.app import create_app as nws_app
+    from adapters.nws.simulator.weather import WeatherGenerator
+    from milkbot.handler import CommandHandler
+    from milkbot.serving import serving
+
     if speed <= 0:
         console.print("[red]milkbot: --speed must be positive[/]")
         return 2
-    with bootstrap(settings) as app:
+    config, _ = load_config(settings)
+    clock_file = state_dir / "clock.json"
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    clock = AcceleratedClock.resume(clock_file, start=start, speed=speed)
+    began = clock()
+    key_file, public_key = client_key(state_dir / "exchange")
+    with ExitStack() as stack, bootstrap(settings) as app:
+        exchange = exchange_app(config, seed=SEED, clock=clock, public_key=public_key,
+                                weather=WeatherGenerator(config.cities, seed=SEED),
+                                state_dir=state_dir / "exchange")
+        exchange_url = stack.enter_context(serving(exchange, name="exchange-simulator"))
+        nws_url = stack.enter_context(serving(nws_app(config, seed=SEED, clock=clock), name="nws-simulator"))
+        kalshi = stack.enter_context(KalshiClient(
+            exchange_url + PREFIX, Credentials("demo", load_private_key(key_file.read_bytes())),
+            limiter=RateLimiter(1_000, 1_000)))  # the simulator sets no limit; Kalshi's are 20/10
+        nws = stack.enter_context(NwsClient(nws_url, USER_AGENT, clock=clock))
         _, version, new = record_config(app)
-        console.print(f"milkbot demo: ledger [bold]{app.ledger.url}[/] "
-                      f"({app.ledger.store.backend_name}), clock x{speed:g}, config "
-                      f"{version[:12]}{' (recorded)' if new else ''}")
-        console.print("  watch it:  milkbot status   ·   audit it:  milkbot replay verify   ·   "
-                      "stop: Ctrl-C (a second run resumes)")
-        runner = app.runner()
-        stop = threading.Event()
-        follower = threading.Thread(target=runner.follow, args=(stop,), name="projections",
-                                    daemon=True)
-        follower.start()
+        console.print(f"milkbot demo: ledger [bold]{app.ledger.url}[/] ({app.ledger.store.backend_name}), "
+                      f"config {version[:12]}{' (recorded)' if new else ''}", highlight=False)
+        console.print(f"  exchange simulator {exchange_url}{PREFIX}   NWS simulator {nws_url}",
+                      highlight=False)
+        console.print(f"  simulated clock x{speed:g} from {began:%Y-%m-%d %H:%M} UTC   ·   watch it: "
+                      "milkbot status   ·   audit it: milkbot replay verify   ·   stop: Ctrl-C "
+                      "(a second run resumes)", highlight=False)
+        handler = CommandHandler(app, config, version, clock=clock, kalshi=kalshi, nws=nws)
         try:
-            _trade(app, speed=speed, days=days, console=console, follower=follower)
+            handler.start()
+            _loop(app, handler, clock, began, days, console)
         except KeyboardInterrupt:
-            console.print("\nstopping: finishing the current command and the projections...")
+            console.print("\nstopping: finishing the current step...")
         finally:
-            stop.set()
-            follower.join(timeout=30)
-        runner.catch_up()
+            clock.save(clock_file)
+        handler.runner.catch_up()
         _print_status(app, console, prefix="stopped")
     return 0
 
 
-def _trade(app: Milkbot, *, speed: float, days: float | None, console: Console,
-           follower: threading.Thread) -> None:
-    store = app.ledger.store
-    commands = _resume(synthetic_commands(seed=0), store, console)
-    end = START + timedelta(days=days) if days is not None else None
-    real_start, sim_start = time.monotonic(), None
+def _loop(app: Milkbot, handler: CommandHandler, clock: AcceleratedClock, began: datetime,
+          days: float | None, console: Console) -> None:
+    end = began + timedelta(days=days) if days is not None else None
     last_status = 0.0
-    for command in commands:
-        moment = _time_of(command)
-        if end is not None and moment >= end:
-            console.print(f"reached {days:g} simulated days")
-            return
-        sim_start = sim_start or moment
-        # Pace the simulated clock against the real one; when the machine is slower, go flat out.
-        wait = (moment - sim_start).total_seconds() / speed - (time.monotonic() - real_start)
-        if wait > 0:
-            time.sleep(min(wait, 1.0))
-        store.append(command)
-        if not follower.is_alive():
-            raise RuntimeError("the projection follower stopped")
+    pause = threading.Event()
+    while end is None or clock() < end:
+        handler.step()
         if time.monotonic() - last_status >= STATUS_EVERY_S:
             last_status = time.monotonic()
-            _print_status(app, console, prefix=moment.strftime("%Y-%m-%d %H:%M"))
-
-
-def _resume(commands: Iterator[list[Event]], store: EventStore, console: Console) -> (
-    Iterator[list[Event]]
-):
-    """Skip the commands a previous run recorded: their first event already holds its slot."""
-    skipped = 0
-    for command in commands:
-        first = command[0]
-        if store.stream_version(first.stream) >= first.version:
-            skipped += 1
-            continue
-        if skipped:
-            console.print(f"resumed after {skipped} recorded commands")
-        yield command
-        yield from commands
-        return
-
-
-def _time_of(command: list[Event]) -> datetime:
-    return command[0].recorded_at
+            handler.runner.catch_up()
+            _print_status(app, console, prefix=f"{clock():%Y-%m-%d %H:%M}")
+        pause.wait(0.05)
+    console.print(f"reached {days:g} simulated days")
 
 
 def _print_status(app: Milkbot, console: Console, *, prefix: str) -> None:
     status = read_status(app)
     portfolio = status["pnl"].get("portfolio", {})
-    behind = max((p["behind"] for p in status["projections"].values()), default=0)
+
     def dollars(key: str) -> str:
         return f"{Decimal(portfolio.get(key, '0')):,.2f}"
 
     console.print(
-        f"[dim]{prefix}[/] events {status['events']:>8}  open markets "
-        f"{len(status['positions']):>3}  realized ${dollars('realized')}  "
-        f"unrealized ${dollars('unrealized')}  fees ${dollars('fees')}  "
-        f"projections behind {behind}",
-        highlight=False, soft_wrap=True,
-    )
+        f"[dim]{prefix}[/] events {status['events']:>8}  positions {len(status['positions']):>3}  "
+        f"realized ${dollars('realized')}  unrealized ${dollars('unrealized')}  "
+        f"fees ${dollars('fees')}  trading {status['trading']['state']}",
+        highlight=False, soft_wrap=True)

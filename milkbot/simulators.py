@@ -76,7 +76,7 @@ def serve_exchange(config: MilkbotConfig, *, host: str, port: int, seed: int,
                              ) from None
         public_key = load_public_key(pem, where=str(public_key_file))
     else:
-        private_file, public_key = _client_key(state_dir)
+        private_file, public_key = client_key(state_dir)
         print_line(f"no --public-key: the client's private key is {private_file} "
                    "(point MILKBOT_KALSHI_PRIVATE_KEY_FILE at it)")
     clock = AcceleratedClock.resume(_clock_file(state_dir, "exchange"),
@@ -88,7 +88,7 @@ def serve_exchange(config: MilkbotConfig, *, host: str, port: int, seed: int,
     return _serve(app, host, port, clock, _clock_file(state_dir, "exchange"))
 
 
-def _client_key(state_dir: Path | None) -> tuple[Path, PublicKey]:
+def client_key(state_dir: Path | None) -> tuple[Path, PublicKey]:
     """The client key pair the exchange trusts: kept in ``state_dir`` (so a restart keeps it),
     or made fresh in a private temporary folder."""
     from adapters.kalshi.signing import load_private_key, new_rsa_key_pair
