@@ -89,6 +89,12 @@ class EnsembleConfig(_Strict):
         return self
 
 
+class TradingConfig(_Strict):
+    #: The operator's confirmation, in the configuration, that live trading is intended. Live mode
+    #: also needs ``--confirm-live`` on the command line and 10 days of paper or demo trading.
+    live_confirmed: bool = False
+
+
 class ModelsConfig(_Strict):
     daily_high: DailyHighParams = DailyHighParams()
     precip: PrecipParams = PrecipParams()
@@ -97,6 +103,7 @@ class ModelsConfig(_Strict):
 
 class MilkbotConfig(_Strict):
     ledger: LedgerConfig = LedgerConfig()
+    trading: TradingConfig = TradingConfig()
     models: ModelsConfig = ModelsConfig()
     accountability: AccountabilityParams = AccountabilityParams()
     #: What is learned from scored forecasts: window, bias shrinkage, ensemble weights.

@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
         "parse-cli", help="parse an NWS CLI climate report and print one JSON object per station")
     parse_cli.add_argument("file", type=Path)
 
+    run = commands.add_parser("run", help="the command handler against the configured endpoints")
+    run.add_argument("--mode", choices=("paper", "demo", "live"), required=True)
+    run.add_argument("--confirm-live", action="store_true",
+                     help="confirm live trading (also needs [trading] live_confirmed and 10 days "
+                          "of paper or demo trading)")
     kill = commands.add_parser("kill", help="halt all trading now (recorded with who and why)")
     kill.add_argument("--reason", required=True, help="why, in plain words (recorded)")
     kill.add_argument("--operator", help="who (default: the login name)")
@@ -98,6 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.sim_command == "exchange":
                 return serve_exchange(config, public_key_file=args.public_key, **common)
             return serve_nws(config, **common)
+        if args.command == "run":
+            from milkbot.run import run_handler
+
+            return run_handler(settings, mode=args.mode, confirm_live=args.confirm_live,
+                               console=console)
         if args.command == "demo":
             from milkbot.demo import run_demo
 

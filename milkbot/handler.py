@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 import uuid
 from collections import deque
@@ -36,6 +37,7 @@ from adapters.kalshi.snapshots import MarketSnapshotter
 from adapters.nws.archive import ClimateReportArchive
 from adapters.nws.client import NwsClient
 from adapters.nws.snapshots import WeatherSnapshotter, weather_stream
+from domain.book import mark_price
 from domain.config import CityConfig, MilkbotConfig
 from domain.decision import DecisionInputs, Portfolio, decide
 from domain.events import (
@@ -49,17 +51,30 @@ from domain.events import (
     MarketSnapshotted,
     ModelStateRecorded,
     OrderFilled,
+    OrderRejected,
+    OrderRiskChecked,
+    OrderSubmitted,
     TradingState,
     WeatherSnapshotted,
     deterministic_id,
 )
 from domain.ladder import Ladder
+from domain.money import PRICE_SCALE
 from domain.positions import MarketPosition
-from domain.risk import FeedReading, Held, RiskContext, breaker_events, check_orders, markets_of
+from domain.risk import (
+    FeedReading,
+    Held,
+    RiskContext,
+    breaker_events,
+    check_orders,
+    drawdown_events,
+    markets_of,
+)
 from domain.risk.breakers import market_feed, weather_feed
 from domain.risk.state import ALL, city_scope
 from milkbot.accountant import Accountant
 from milkbot.bootstrap import Milkbot
+from milkbot.metrics import HandlerMetrics
 from milkbot.operator import STATE_TOPICS, trading_states
 from milkbot.orders import OrderManager
 
@@ -94,13 +109,18 @@ class _Feeds:
 class CommandHandler:
     def __init__(self, app: Milkbot, config: MilkbotConfig, config_version: str, *,
                  clock: Callable[[], datetime], kalshi: KalshiClient, nws: NwsClient,
-                 cadence: Cadence = Cadence(), on_event: EventSink | None = None) -> None:
+                 cadence: Cadence = Cadence(), on_event: EventSink | None = None,
+                 metrics: HandlerMetrics | None = None) -> None:
         self.app, self.config, self.version = app, config, config_version
         self.store = app.ledger.store
         self.clock = clock
         self.kalshi = kalshi
         self.cadence = cadence
-        self._on_event = on_event or (lambda _e: None)
+        self._sink = on_event or (lambda _e: None)
+        self.metrics = metrics
+        #: Marked-to-market equity after each step (micros), for the drawdown limits.
+        self.equity: deque[tuple[datetime, int]] = deque(maxlen=50_000)
+        self.marks: dict[str, int] = {}
         self.cities = {c.code: c for c in config.enabled_cities}
         self.orders = OrderManager(self.store, kalshi, clock, cities={})
         self.markets = MarketSnapshotter(kalshi, clock, self._next_version)
@@ -133,7 +153,17 @@ class CommandHandler:
             self._on_event(event)
         return appended
 
+    def _on_event(self, event: Event) -> None:
+        self._sink(event)
+        if self.metrics is not None:
+            count_event(self.metrics, event)
+
     def _observe(self, event: Event) -> None:
+        if isinstance(event, MarketSnapshotted):
+            for quote in event.markets:
+                mark = mark_price(quote)
+                if mark is not None:
+                    self.marks[quote.ticker] = mark
         if isinstance(event, OrderFilled):
             held = self.positions.get(event.ticker) or MarketPosition(ticker=event.ticker, city=event.city)
             self.positions[event.ticker] = held.fill(event.side, event.action, event.price, event.count,
@@ -180,7 +210,10 @@ class CommandHandler:
             for kind in KINDS:
                 if city.source(kind) is not None and self._is_due(f"{city.code}:{kind.value}", now,
                                                                     self.cadence.of(kind)):
+                    started = time.perf_counter()
                     self._guarded(f"{city.code} {kind.value} cycle", partial(self._cycle, city, kind))
+                    if self.metrics is not None:
+                        self.metrics.observe_cycle(city.code, time.perf_counter() - started)
         if self._is_due("fills", now, self.cadence.fills):
             self._guarded("fill poll", self._poll_fills)
         if self._is_due("reconcile", now, self.cadence.reconcile):
@@ -190,6 +223,7 @@ class CommandHandler:
             self._guarded("climate reports", self._sweep_reports)
         self._guarded("breakers", self._move_breakers)
         self._guarded("accounting", self._account)
+        self._guarded("drawdown", self._mark_equity)
 
     def _is_due(self, job: str, now: datetime, every: timedelta) -> bool:
         due = self._due.get(job)
@@ -326,6 +360,26 @@ class CommandHandler:
                                    correlation_id=deterministic_id("breakers", now.isoformat())))
         self._refresh_states()
 
+    def _mark_equity(self) -> None:
+        """Cash plus every open position at its latest mark; a drawdown past a limit puts the book
+        in REDUCING for the rest of its period (``domain.risk.drawdown``)."""
+        now = self.clock()
+        value = 0
+        for ticker, held in self.positions.items():
+            mark = self.marks.get(ticker)
+            if held.position == 0 or mark is None or held.settled_value is not None:
+                continue
+            value += held.position * mark if held.position > 0 else -held.position * (PRICE_SCALE - mark)
+        equity = self._balance() + value
+        if self.equity and self.equity[-1][0] > now:
+            return
+        self.equity.append((now, equity))
+        if self.metrics is not None:
+            self.metrics.equity(equity)
+        self.record(drawdown_events(list(self.equity), self.states, self.config.risk, now,
+                                    correlation_id=deterministic_id("drawdown", now.isoformat())))
+        self._refresh_states()
+
     def _account(self) -> None:
         self._catch_up()
         for event in self.accountant.run(self.clock()):
@@ -364,3 +418,14 @@ class CommandHandler:
             self._observe(event)
             self._on_event(event)
 
+
+def count_event(metrics: HandlerMetrics, event: Event) -> None:
+    """What the metrics count of one recorded event."""
+    if isinstance(event, OrderSubmitted):
+        metrics.order_placed(event.city or "?", "all")
+    elif isinstance(event, OrderRejected):
+        metrics.order_rejected("?", "all")
+    elif isinstance(event, OrderFilled):
+        metrics.fill(event.city or "?", "all", event.count)
+    elif isinstance(event, OrderRiskChecked) and not event.approved:
+        metrics.risk_refused([c.name for c in event.checks if not c.passed])

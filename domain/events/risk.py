@@ -85,3 +85,14 @@ class AlertRaised(Event):
     kind: str
     message: str
     context: dict[str, str] = {}
+
+
+class HandlerStarted(Event):
+    """The command handler started trading in ``mode`` under a configuration. The live gate counts
+    the days traded in paper and demo modes from these and the decisions after them."""
+
+    mode: Literal["paper", "demo", "live"]
+    config_version: str
+    #: Where orders go (the Kalshi base URL, no credentials) or ``paper``.
+    venue: str
+

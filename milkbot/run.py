@@ -1,0 +1,137 @@
+"""``milkbot run --mode paper|demo|live``: the command handler against configured endpoints.
+
+``demo`` trades Kalshi's demo environment (or any wire-compatible exchange, such as the simulator)
+at ``MILKBOT_KALSHI_BASE_URL``. ``live`` is refused until every prerequisite holds, and the refusal
+names each one missing: at least ``LIVE_AFTER_DAYS`` days of paper or demo trading in the ledger,
+``[trading] live_confirmed = true`` in the configuration, and ``--confirm-live`` on the command
+line. SIGTERM or Ctrl-C finishes the current step, records it, and exits 0.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import UTC, datetime
+
+from rich.console import Console
+
+from domain.config import MilkbotConfig
+from domain.events import (
+    AlertRaised,
+    BreakerCleared,
+    BreakerTripped,
+    DecisionMade,
+    Event,
+    KillSwitchEngaged,
+    ReconciliationFailed,
+    RiskLimitBreached,
+    TradingResumed,
+    TradingStateChanged,
+    deterministic_id,
+)
+from domain.events.risk import HandlerStarted
+from eventstore import EventStore
+from milkbot.bootstrap import bootstrap, record_config
+from milkbot.settings import Settings, SettingsError, load_config
+
+LIVE_AFTER_DAYS = 10
+#: The events that go to the alert sink (log and webhook) as they are recorded.
+INCIDENTS = (AlertRaised, RiskLimitBreached, TradingStateChanged, KillSwitchEngaged, TradingResumed,
+             BreakerTripped, BreakerCleared, ReconciliationFailed)
+_TOPICS = frozenset({HandlerStarted.topic(), DecisionMade.topic()})
+
+
+def practice_days(store: EventStore) -> int:
+    """Distinct UTC days on which decisions were recorded while the handler ran in paper or demo."""
+    mode, days = None, set()
+    for record in store.iter_records():
+        if record.topic not in _TOPICS:
+            continue
+        event = record.decode()
+        if isinstance(event, HandlerStarted):
+            mode = event.mode
+        elif mode in ("paper", "demo"):
+            days.add(event.recorded_at.astimezone(UTC).date())
+    return len(days)
+
+
+def live_refusals(store: EventStore, config: MilkbotConfig, *, confirmed_on_command_line: bool) -> list[str]:
+    """Everything that stands between this ledger and live trading (empty: nothing does)."""
+    missing = []
+    days = practice_days(store)
+    if days < LIVE_AFTER_DAYS:
+        missing.append(f"the ledger shows {days} day(s) of paper or demo trading; live needs "
+                       f"{LIVE_AFTER_DAYS}")
+    if not config.trading.live_confirmed:
+        missing.append("the configuration does not confirm live trading ([trading] live_confirmed = true)")
+    if not confirmed_on_command_line:
+        missing.append("the command line does not confirm it (--confirm-live)")
+    return missing
+
+
+def run_handler(settings: Settings, *, mode: str, confirm_live: bool, console: Console) -> int:
+    from adapters.kalshi.client import KalshiClient
+    from adapters.kalshi.signing import load_credentials
+    from adapters.nws.client import NwsClient
+    from milkbot.alerts import AlertSink
+    from milkbot.handler import CommandHandler
+    from milkbot.logs import configure_logging
+    from milkbot.metrics import HandlerMetrics
+    from milkbot.orders import StartupReconciliationFailed
+
+    if mode == "paper":
+        console.print("[bold red]milkbot: paper mode (simulated fills from recorded books) is not "
+                      "built yet; use --mode demo against Kalshi's demo environment or "
+                      "`milkbot demo` on the simulators[/]", highlight=False)
+        return 2
+    config, _ = load_config(settings)
+    with bootstrap(settings) as app:
+        if mode == "live":
+            refusals = live_refusals(app.ledger.store, config, confirmed_on_command_line=confirm_live)
+            if refusals:
+                console.print("[bold red]milkbot: live trading refused:[/]", highlight=False)
+                for reason in refusals:
+                    console.print(f"  - {reason}", highlight=False)
+                return 2
+        key_id = settings.kalshi_key_id.get_secret_value() if settings.kalshi_key_id else None
+        credentials = load_credentials(key_id, settings.kalshi_private_key_file)
+        if not settings.nws_user_agent:
+            raise SettingsError("MILKBOT_NWS_USER_AGENT is not set (api.weather.gov requires one, "
+                                "e.g. 'milkbot (you@example.com)')")
+        configure_logging()
+        _, version, _ = record_config(app)
+        sink = AlertSink.from_settings(settings)
+        metrics = HandlerMetrics()
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, INCIDENTS):
+                sink.send(event)
+
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        with KalshiClient(settings.kalshi_base_url, credentials) as kalshi, \
+                NwsClient(settings.nws_base_url, settings.nws_user_agent) as nws:
+            handler = CommandHandler(app, config, version, clock=lambda: datetime.now(UTC), kalshi=kalshi,
+                                     nws=nws, on_event=on_event, metrics=metrics)
+            now = datetime.now(UTC)
+            stream = f"handler:{now.isoformat()}"
+            handler.record([HandlerStarted(
+                event_id=deterministic_id("handler", stream), stream=stream, version=1, recorded_at=now,
+                correlation_id=deterministic_id("handler start", stream), mode=mode,
+                config_version=version, venue=settings.kalshi_base_url)])
+            try:
+                handler.start()
+            except StartupReconciliationFailed as e:
+                console.print(f"[bold red]milkbot: {e}[/]", highlight=False)
+                sink.close(10)
+                return 2
+            console.print(f"milkbot run: {mode} against {settings.kalshi_base_url}; SIGTERM or Ctrl-C "
+                          "stops after the current step", highlight=False)
+            try:
+                handler.run(stop, idle=1.0)
+            finally:
+                handler.runner.catch_up()
+                sink.close(10)
+        console.print("milkbot run: stopped cleanly", highlight=False)
+    return 0
