@@ -1,5 +1,6 @@
 """The event catalogue: every fact Milkbot records. See ``base`` for the envelope."""
 
+from domain.events.advisory import AdvisoryNoteRecorded
 from domain.events.base import (
     MILKBOT_NAMESPACE,
     Action,
@@ -64,8 +65,8 @@ from domain.events.weather import (
 )
 
 __all__ = [
-    "MILKBOT_NAMESPACE", "Action", "AlertRaised", "BinProbability", "BookLevel", "BreakerCleared",
-    "BreakerTripped", "CheckOutcome", "ClimateReportRecorded", "ClimateReportRejected",
+    "MILKBOT_NAMESPACE", "Action", "AdvisoryNoteRecorded", "AlertRaised", "BinProbability", "BookLevel",
+    "BreakerCleared", "BreakerTripped", "CheckOutcome", "ClimateReportRecorded", "ClimateReportRejected",
     "ConfigVersionRecorded", "DecisionMade", "Edge", "Event", "ForecastPeriod", "ForecastScored",
     "Holding", "Inches", "IntendedOrder", "KillSwitchEngaged", "MarketFeedFailed", "MarketKind",
     "MarketQuote", "MarketSettled", "MarketSnapshotted", "ModelProbabilities", "ModelScores",
