@@ -8,15 +8,18 @@ untouched: the caller derives it from the decision, which makes a resend idempot
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 from adapters.kalshi.errors import MalformedResponse
 from adapters.kalshi.wire import json_fields as f
 from adapters.kalshi.wire.sides import BOOK_SIDES, BookSide, from_book, to_book
 from domain.events.base import Action, Side
 from domain.money import count_to_fp, price_to_dollars
+
+T = TypeVar("T")
 
 TimeInForce = Literal["fill_or_kill", "good_till_canceled", "immediate_or_cancel"]
 OrderStatus = Literal["resting", "canceled", "executed"]
@@ -195,45 +198,38 @@ def placement_of(existing: VenueOrder) -> Placement:
                      average_fill_price=None, average_fee_paid=None, already_placed=True)
 
 
+def _batch(payload: Any, what: str, read: Callable[[Mapping[str, Any], str], T]) -> list[T | BatchItemError]:
+    """A batch answer: per requested order, in order, ``read``'s value or the item's error."""
+    o = f.obj(payload, what)
+    results: list[T | BatchItemError] = []
+    for i, item in enumerate(f.req_list(o, "orders", what)):
+        w = f"{what} item {i}"
+        it = f.obj(item, w)
+        if it.get("error") is None:
+            results.append(read(it, w))
+            continue
+        err = f.req_obj(it, "error", w)
+        results.append(BatchItemError(client_order_id=f.opt_str(it, "client_order_id", w),
+                                      code=(f.opt_str(err, "code", w) or "")[:80],
+                                      message=(f.opt_str(err, "message", w) or "")[:200]))
+    return results
+
+
 def batch_results(payload: Any) -> list[Placement | BatchItemError]:
     """A ``BatchCreateOrdersV2Response``: one placement or error per requested order, in order."""
-    o = f.obj(payload, "batch answer")
-    results: list[Placement | BatchItemError] = []
-    for i, item in enumerate(f.req_list(o, "orders", "batch answer")):
-        w = f"batch answer item {i}"
-        it = f.obj(item, w)
-        if it.get("error") is not None:
-            err = f.req_obj(it, "error", w)
-            results.append(BatchItemError(client_order_id=f.opt_str(it, "client_order_id", w),
-                                          code=(f.opt_str(err, "code", w) or "")[:80],
-                                          message=(f.opt_str(err, "message", w) or "")[:200]))
-            continue
-        results.append(Placement(
-            order_id=f.req_str(it, "order_id", w), client_order_id=f.opt_str(it, "client_order_id", w),
-            fill_count=f.req_count(it, "fill_count", w),
-            remaining_count=f.req_count(it, "remaining_count", w),
-            average_fill_price=f.opt_money(it, "average_fill_price", w),
-            average_fee_paid=f.opt_money(it, "average_fee_paid", w)))
-    return results
+    return _batch(payload, "batch answer", lambda it, w: Placement(
+        order_id=f.req_str(it, "order_id", w), client_order_id=f.opt_str(it, "client_order_id", w),
+        fill_count=f.req_count(it, "fill_count", w),
+        remaining_count=f.req_count(it, "remaining_count", w),
+        average_fill_price=f.opt_money(it, "average_fill_price", w),
+        average_fee_paid=f.opt_money(it, "average_fee_paid", w)))
 
 
 def batch_cancel_results(payload: Any) -> list[OrderChange | BatchItemError]:
     """A ``BatchCancelOrdersV2Response``: per order, what was canceled (``reduced_by``) or why not."""
-    o = f.obj(payload, "batch cancel answer")
-    results: list[OrderChange | BatchItemError] = []
-    for i, item in enumerate(f.req_list(o, "orders", "batch cancel answer")):
-        w = f"batch cancel answer item {i}"
-        it = f.obj(item, w)
-        if it.get("error") is not None:
-            err = f.req_obj(it, "error", w)
-            results.append(BatchItemError(client_order_id=f.opt_str(it, "client_order_id", w),
-                                          code=(f.opt_str(err, "code", w) or "")[:80],
-                                          message=(f.opt_str(err, "message", w) or "")[:200]))
-            continue
-        results.append(OrderChange(order_id=f.req_str(it, "order_id", w),
-                                   client_order_id=f.opt_str(it, "client_order_id", w),
-                                   reduced_by=f.req_count(it, "reduced_by", w)))
-    return results
+    return _batch(payload, "batch cancel answer", lambda it, w: OrderChange(
+        order_id=f.req_str(it, "order_id", w), client_order_id=f.opt_str(it, "client_order_id", w),
+        reduced_by=f.req_count(it, "reduced_by", w)))
 
 
 def order_change(payload: Any, what: str) -> OrderChange:
