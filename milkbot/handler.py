@@ -25,10 +25,10 @@ import threading
 import time
 import traceback
 import uuid
-from collections import deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
 from adapters.kalshi.client import KalshiClient
@@ -58,6 +58,7 @@ from domain.events import (
     WeatherSnapshotted,
     deterministic_id,
 )
+from domain.events.advisory import advisory_stream
 from domain.ladder import Ladder
 from domain.money import PRICE_SCALE
 from domain.positions import MarketPosition
@@ -73,6 +74,7 @@ from domain.risk import (
 from domain.risk.breakers import market_feed, weather_feed
 from domain.risk.state import ALL, city_scope
 from milkbot.accountant import Accountant
+from milkbot.advisory import Advisor, DaySummary
 from milkbot.bootstrap import Milkbot
 from milkbot.metrics import HandlerMetrics
 from milkbot.operator import STATE_TOPICS, trading_states
@@ -110,7 +112,7 @@ class CommandHandler:
     def __init__(self, app: Milkbot, config: MilkbotConfig, config_version: str, *,
                  clock: Callable[[], datetime], kalshi: KalshiClient, nws: NwsClient,
                  cadence: Cadence = Cadence(), on_event: EventSink | None = None,
-                 metrics: HandlerMetrics | None = None) -> None:
+                 metrics: HandlerMetrics | None = None, advisor: Advisor | None = None) -> None:
         self.app, self.config, self.version = app, config, config_version
         self.store = app.ledger.store
         self.clock = clock
@@ -118,6 +120,10 @@ class CommandHandler:
         self.cadence = cadence
         self._sink = on_event or (lambda _e: None)
         self.metrics = metrics
+        #: The optional daily advisory note (``milkbot.advisory``): advice for the operator only.
+        self.advisor = advisor
+        self._days: dict[date, Counter[str]] = defaultdict(Counter)
+        self._day_alerts: dict[date, list[str]] = defaultdict(list)
         #: Marked-to-market equity after each step (micros), for the drawdown limits.
         self.equity: deque[tuple[datetime, int]] = deque(maxlen=50_000)
         self.marks: dict[str, int] = {}
@@ -155,6 +161,14 @@ class CommandHandler:
 
     def _on_event(self, event: Event) -> None:
         self._sink(event)
+        day = event.recorded_at.astimezone(UTC).date()
+        if isinstance(event, DecisionMade):
+            self._days[day]["decisions"] += 1
+        elif isinstance(event, OrderFilled):
+            self._days[day]["trades"] += 1
+            self._days[day]["fees"] += event.fee
+        elif isinstance(event, AlertRaised):
+            self._day_alerts[day].append(event.message[:200])
         if self.metrics is not None:
             count_event(self.metrics, event)
 
@@ -224,6 +238,8 @@ class CommandHandler:
         self._guarded("breakers", self._move_breakers)
         self._guarded("accounting", self._account)
         self._guarded("drawdown", self._mark_equity)
+        if self.advisor is not None and self._is_due("advisory", now, timedelta(hours=1)):
+            self._guarded("advisory note", self._advise)
 
     def _is_due(self, job: str, now: datetime, every: timedelta) -> bool:
         due = self._due.get(job)
@@ -379,6 +395,29 @@ class CommandHandler:
         self.record(drawdown_events(list(self.equity), self.states, self.config.risk, now,
                                     correlation_id=deterministic_id("drawdown", now.isoformat())))
         self._refresh_states()
+
+    def _advise(self) -> None:
+        """Once a day, after 06:00 UTC, yesterday's advisory note (never more than one a day), from
+        what this process saw of it: decisions, trades, fees, alerts, equity, and the day's scores."""
+        now = self.clock()
+        day = (now - timedelta(days=1)).astimezone(UTC).date()
+        if self.advisor is None or now.astimezone(UTC).hour < 6 or self.store.stream_version(
+                advisory_stream(day)) > 0:
+            return
+        points = [e for t, e in self.equity if t.astimezone(UTC).date() == day]
+        counts = self._days.get(day, Counter())
+        if not points and not counts:
+            return  # this process saw nothing of that day: nothing to review
+        with self.app.ledger.backend.transaction() as tx:
+            scores = tx.execute("SELECT AVG(brier), AVG(log_loss), AVG(market_brier) "
+                                "FROM proj_forecast_scores WHERE climate_date = ?", (day.isoformat(),))
+        brier, log_loss, market_brier = scores[0] if scores else (None, None, None)
+        summary = DaySummary(
+            day=day, decisions=counts["decisions"], trades=counts["trades"],
+            pnl_cents=(points[-1] - points[0]) // 10_000 if points else 0,
+            fees_cents=counts["fees"] // 10_000, alerts=tuple(self._day_alerts.get(day, ())[:5]),
+            brier=brier, log_loss=log_loss, market_brier=market_brier)
+        self.record([self.advisor.review(summary, recorded_at=now)])
 
     def _account(self) -> None:
         self._catch_up()

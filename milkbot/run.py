@@ -73,6 +73,7 @@ def run_handler(settings: Settings, *, mode: str, confirm_live: bool, console: C
     from adapters.kalshi.client import KalshiClient
     from adapters.kalshi.signing import load_credentials
     from adapters.nws.client import NwsClient
+    from milkbot.advisory import Advisor
     from milkbot.alerts import AlertSink
     from milkbot.handler import CommandHandler
     from milkbot.logs import configure_logging
@@ -113,7 +114,8 @@ def run_handler(settings: Settings, *, mode: str, confirm_live: bool, console: C
         with KalshiClient(settings.kalshi_base_url, credentials) as kalshi, \
                 NwsClient(settings.nws_base_url, settings.nws_user_agent) as nws:
             handler = CommandHandler(app, config, version, clock=lambda: datetime.now(UTC), kalshi=kalshi,
-                                     nws=nws, on_event=on_event, metrics=metrics)
+                                     nws=nws, on_event=on_event, metrics=metrics,
+                                     advisor=Advisor.from_settings(settings))
             now = datetime.now(UTC)
             stream = f"handler:{now.isoformat()}"
             handler.record([HandlerStarted(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from adapters.kalshi.client import KalshiClient
 from adapters.kalshi.rate_limit import RateLimiter
@@ -19,6 +20,7 @@ from adapters.nws.client import NwsClient
 from adapters.nws.simulator.app import create_app as nws_app
 from adapters.nws.simulator.weather import WeatherGenerator
 from domain.events import (
+    AdvisoryNoteRecorded,
     AlertRaised,
     DecisionMade,
     Event,
@@ -31,12 +33,14 @@ from domain.events import (
     WeatherSnapshotted,
 )
 from eventstore import open_ledger
+from milkbot.advisory import Advisor
 from milkbot.bootstrap import Milkbot
 from milkbot.handler import Cadence, CommandHandler
 from milkbot.operator import engage_kill_switch
 from milkbot.settings import Settings
 from projections.registry import all_projections
 from tests import servers
+from tests.integration.test_advisory import KEY, FakeOpenRouter
 from tests.integration.test_kalshi_simulator import config
 
 START = datetime(2026, 1, 20, 13, 0, tzinfo=UTC)  # 08:00 in New York
@@ -115,3 +119,25 @@ def test_a_kill_switch_from_elsewhere_stops_new_orders_at_the_next_step(
     verdicts = [e for e in seen if isinstance(e, OrderRiskChecked)]
     assert verdicts and not any(v.approved for v in verdicts)
     assert any(isinstance(e, KillSwitchEngaged) for e in (r.event for r in bot.store.iter_events()))
+
+
+def test_the_daily_advisory_note_reviews_yesterday_once(
+        handler: tuple[CommandHandler, Clock, list[Event]]) -> None:
+    bot, clock, seen = handler
+    fake = FakeOpenRouter()
+    with servers.serving(fake.app(), name="fake-openrouter") as url:
+        advisor = Advisor.from_settings(Settings(openrouter_api_key=SecretStr(KEY)),
+                                        base_url=f"{url}/api/v1", sleep=lambda _: None)
+        assert advisor is not None
+        with advisor:
+            bot.advisor = advisor
+            bot.start()
+            while clock.now < START + timedelta(hours=30):  # into the morning of the 21st
+                bot.step()
+                clock.now += timedelta(hours=6)
+            bot.step()
+    notes = [e for e in seen if isinstance(e, AdvisoryNoteRecorded)]
+    assert [n.day for n in notes] == [START.date()]
+    assert len(fake.requests) == 1
+    facts = fake.requests[0]["messages"][-1]["content"]
+    assert "decision" in facts.lower()
