@@ -61,6 +61,7 @@ from domain.events import (
 from domain.events.advisory import advisory_stream
 from domain.ladder import Ladder
 from domain.money import PRICE_SCALE
+from domain.oms import OrderBook
 from domain.positions import MarketPosition
 from domain.risk import (
     FeedReading,
@@ -72,13 +73,13 @@ from domain.risk import (
     markets_of,
 )
 from domain.risk.breakers import market_feed, weather_feed
-from domain.risk.state import ALL, city_scope
+from domain.risk.state import ALL, TradingStates, city_scope
 from milkbot.accountant import Accountant
 from milkbot.advisory import Advisor, DaySummary
 from milkbot.bootstrap import Milkbot
 from milkbot.metrics import HandlerMetrics
-from milkbot.operator import STATE_TOPICS, trading_states
-from milkbot.orders import OrderManager
+from milkbot.operator import STATE_TOPICS
+from milkbot.orders import BOOK_TOPICS, OrderManager
 
 log = logging.getLogger(__name__)
 
@@ -128,24 +129,22 @@ class CommandHandler:
         self.equity: deque[tuple[datetime, int]] = deque(maxlen=50_000)
         self.marks: dict[str, int] = {}
         self.cities = {c.code: c for c in config.enabled_cities}
-        self.orders = OrderManager(self.store, kalshi, clock, cities={})
+        self.latest_weather: dict[tuple[str, MarketKind], WeatherSnapshotted] = {}
+        self.reports: dict[str, ClimateReportRecorded] = {}
+        self.model_states: dict[tuple[str, MarketKind], ModelStateRecorded] = {}
+        self.positions: dict[str, MarketPosition] = {}
+        book = self._fold_history()
+        self.orders = OrderManager(self.store, kalshi, clock, cities={}, book=book)
         self.markets = MarketSnapshotter(kalshi, clock, self._next_version)
         self.weather = WeatherSnapshotter(nws, clock)
         self.archive = ClimateReportArchive(nws, append=self.record, clock=clock,
                                             is_recorded=lambda s: self.store.stream_version(s) > 0)
         self.runner = app.runner()
         self.accountant = Accountant(app, config)
-        self.states = trading_states(self.store)
-        self._seen = self.store.max_position()
         self.feeds = _Feeds()
-        self.latest_weather: dict[tuple[str, MarketKind], WeatherSnapshotted] = {}
-        self.reports: dict[str, ClimateReportRecorded] = {}
-        self.model_states: dict[tuple[str, MarketKind], ModelStateRecorded] = {}
-        self.positions: dict[str, MarketPosition] = {}
         self._recent_orders: deque[datetime] = deque(maxlen=1_000)
         self._due: dict[str, datetime] = {}
         self._balance_now: int | None = None
-        self._fold_history()
 
     # -- recording --------------------------------------------------------------------------------
 
@@ -191,12 +190,25 @@ class CommandHandler:
         elif isinstance(event, ModelStateRecorded):
             self.model_states[(event.city, event.kind)] = event
 
-    def _fold_history(self) -> None:
-        wanted = {t.topic() for t in (OrderFilled, MarketSettled, ClimateReportRecorded,
-                                      ModelStateRecorded)}
+    def _fold_history(self) -> OrderBook:
+        """One read of the log at start-up for every fold: the order book, the trading states
+        and what ``_observe`` keeps (positions, reports, model states)."""
+        kept = {t.topic() for t in (OrderFilled, MarketSettled, ClimateReportRecorded,
+                                    ModelStateRecorded)}
+        book, self.states, self._seen = OrderBook(), TradingStates(), 0
         for record in self.store.iter_records():
-            if record.topic in wanted:
-                self._observe(record.decode())
+            self._seen = record.position
+            if record.topic not in kept and record.topic not in BOOK_TOPICS \
+                    and record.topic not in STATE_TOPICS:
+                continue
+            event = record.decode()
+            if record.topic in BOOK_TOPICS:
+                book.apply(event)
+            if record.topic in STATE_TOPICS:
+                self.states = self.states.apply(event)
+            if record.topic in kept:
+                self._observe(event)
+        return book
 
     def _next_version(self, stream: str) -> int:
         return self.store.stream_version(stream) + 1

@@ -31,20 +31,10 @@ from adapters.kalshi.errors import DuplicateOrder, KalshiError, KalshiRejected, 
 from adapters.kalshi.wire.orders import NewOrder, VenueOrder
 from adapters.kalshi.wire.portfolio import Settlement, VenueFill
 from domain.events import (
-    AlertRaised,
     Event,
     IntendedOrder,
-    MarketSettled,
-    OrderAccepted,
-    OrderAmended,
-    OrderCanceled,
-    OrderExpired,
     OrderFilled,
-    OrderRejected,
-    OrderSubmitted,
-    ReconciliationCompleted,
     TradingState,
-    VenueOrderFound,
     deterministic_id,
 )
 from domain.oms import (
@@ -64,10 +54,8 @@ from domain.oms import (
 )
 from eventstore import EventStore
 
-#: Every event the order book folds.
-BOOK_TOPICS = frozenset(t.topic() for t in (
-    OrderSubmitted, OrderAccepted, OrderRejected, OrderCanceled, OrderAmended, OrderExpired,
-    OrderFilled, MarketSettled, VenueOrderFound, AlertRaised, ReconciliationCompleted))
+#: Every event the order book folds, by stored topic.
+BOOK_TOPICS = frozenset(t.topic() for t in OrderBook.FOLDS)
 #: Fills are read from the last reconciliation less this, for the venue's clock and ours.
 FILL_MARGIN = timedelta(minutes=5)
 
@@ -81,14 +69,18 @@ class StartupReconciliationFailed(RuntimeError):
 class OrderManager:
     def __init__(self, store: EventStore, client: KalshiClient, clock: Callable[[], datetime], *,
                  cities: Mapping[str, str] | None = None, checkpoint: Checkpoint | None = None,
-                 in_flight_grace: timedelta = timedelta(seconds=60)) -> None:
+                 in_flight_grace: timedelta = timedelta(seconds=60), book: OrderBook | None = None
+                 ) -> None:
+        """``book``: the order book already folded from ``store`` (the caller read the log once
+        for several folds); None: fold it here."""
         self._store = store
         self._client = client
         self._clock = clock
         self._cities = dict(cities or {})
         self._checkpoint = checkpoint or (lambda _point, _id: None)
         self._in_flight_grace = in_flight_grace
-        self.book = OrderBook.fold(r.decode() for r in store.iter_records() if r.topic in BOOK_TOPICS)
+        self.book = book if book is not None else OrderBook.fold(
+            r.decode() for r in store.iter_records() if r.topic in BOOK_TOPICS)
 
     # -- recording --------------------------------------------------------------------------------
 

@@ -108,6 +108,11 @@ class Order:
 class OrderBook:
     """Our orders by client order id, folded from ledger events (see the module docstring)."""
 
+    #: The event types ``apply`` folds; every other event changes nothing.
+    FOLDS: tuple[type[Event], ...] = (
+        OrderSubmitted, OrderAccepted, OrderRejected, OrderCanceled, OrderAmended, OrderExpired,
+        OrderFilled, MarketSettled, VenueOrderFound, AlertRaised, ReconciliationCompleted)
+
     def __init__(self) -> None:
         self._orders: dict[str, Order] = {}
         self._by_venue_id: dict[str, str] = {}
