@@ -11,6 +11,7 @@ from __future__ import annotations
 import tomllib
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -21,6 +22,7 @@ from domain.events.trading import ConfigVersionRecorded, config_version_of
 from domain.forecast.daily_high import DailyHighParams
 from domain.forecast.precip import PrecipParams
 from domain.learning import LearningParams
+from domain.money import MONEY_SCALE
 from domain.risk import RiskLimits
 from domain.strategies import ConfiguredStrategy, StrategyError, StrategySpec, load_strategies
 
@@ -93,6 +95,13 @@ class TradingConfig(_Strict):
     #: The operator's confirmation, in the configuration, that live trading is intended. Live mode
     #: also needs ``--confirm-live`` on the command line and 10 days of paper or demo trading.
     live_confirmed: bool = False
+    #: The paper account's starting cash in dollars (``milkbot run --mode paper``).
+    paper_balance_dollars: Decimal = Field(default=Decimal("1000"), gt=0, le=Decimal("100000000"))
+
+    @property
+    def paper_balance(self) -> int:
+        """The paper account's starting cash in micros."""
+        return int(self.paper_balance_dollars * MONEY_SCALE)
 
 
 class ModelsConfig(_Strict):

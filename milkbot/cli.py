@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run everything locally on an accelerated clock")
     demo.add_argument("--speed", type=float, default=1440.0,
                       help="simulated seconds per real second (default 1440: a day a minute)")
+    demo.add_argument("--mode", choices=("paper", "demo"), default="paper",
+                      help="paper: fills from the paper model on the simulator's books (default); "
+                           "demo: orders sent to the exchange simulator, as to Kalshi's demo")
     demo.add_argument("--days", type=float, default=None,
                       help="stop after this many simulated days (default: until Ctrl-C)")
 
@@ -111,7 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from milkbot.demo import run_demo
 
-            return run_demo(settings, speed=args.speed, days=args.days, console=console)
+            return run_demo(settings, speed=args.speed, days=args.days, console=console,
+                            mode=args.mode)
         with bootstrap(settings) as app:
             if args.command == "status":
                 return _status(app, as_json=args.json)

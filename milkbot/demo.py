@@ -35,7 +35,9 @@ USER_AGENT = "milkbot-demo (localhost)"
 
 
 def run_demo(settings: Settings, *, speed: float, days: float | None, console: Console,
-             state_dir: Path = DEMO_STATE) -> int:
+             state_dir: Path = DEMO_STATE, mode: str = "paper") -> int:
+    """``mode``: ``paper`` fills our orders with the paper model on the simulator's books (nothing
+    is sent to it); ``demo`` sends them to the exchange simulator, as to Kalshi's demo."""
     from adapters.kalshi.client import KalshiClient
     from adapters.kalshi.rate_limit import RateLimiter
     from adapters.kalshi.signing import Credentials, load_private_key
@@ -45,6 +47,7 @@ def run_demo(settings: Settings, *, speed: float, days: float | None, console: C
     from adapters.nws.simulator.app import create_app as nws_app
     from adapters.nws.simulator.weather import WeatherGenerator
     from milkbot.handler import CommandHandler
+    from milkbot.paper import PaperVenue
     from milkbot.serving import serving
 
     if speed <= 0:
@@ -71,10 +74,16 @@ def run_demo(settings: Settings, *, speed: float, days: float | None, console: C
                       f"config {version[:12]}{' (recorded)' if new else ''}", highlight=False)
         console.print(f"  exchange simulator {exchange_url}{PREFIX}   NWS simulator {nws_url}",
                       highlight=False)
+        console.print(f"  trading mode [bold]{mode}[/]"
+                      + (" (paper fills on the simulator's books)" if mode == "paper" else
+                         " (orders sent to the exchange simulator)"), highlight=False)
         console.print(f"  simulated clock x{speed:g} from {began:%Y-%m-%d %H:%M} UTC   ·   watch it: "
                       "milkbot status   ·   audit it: milkbot replay verify   ·   stop: Ctrl-C "
                       "(a second run resumes)", highlight=False)
-        handler = CommandHandler(app, config, version, clock=clock, kalshi=kalshi, nws=nws)
+        venue = PaperVenue(kalshi, clock, starting_balance=config.trading.paper_balance) \
+            if mode == "paper" else None
+        handler = CommandHandler(app, config, version, clock=clock, kalshi=kalshi, nws=nws, venue=venue)
+        handler.announce(mode, venue=exchange_url + PREFIX)
         try:
             handler.start()
             _loop(app, handler, clock, began, days, console)

@@ -59,6 +59,7 @@ from domain.events import (
     deterministic_id,
 )
 from domain.events.advisory import advisory_stream
+from domain.events.risk import HandlerStarted
 from domain.ladder import Ladder
 from domain.money import PRICE_SCALE
 from domain.oms import OrderBook
@@ -79,7 +80,8 @@ from milkbot.advisory import Advisor, DaySummary
 from milkbot.bootstrap import Milkbot
 from milkbot.metrics import HandlerMetrics
 from milkbot.operator import STATE_TOPICS
-from milkbot.orders import BOOK_TOPICS, OrderManager
+from milkbot.orders import BOOK_TOPICS, OrderManager, Venue
+from milkbot.paper import PaperVenue
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +115,16 @@ class CommandHandler:
     def __init__(self, app: Milkbot, config: MilkbotConfig, config_version: str, *,
                  clock: Callable[[], datetime], kalshi: KalshiClient, nws: NwsClient,
                  cadence: Cadence = Cadence(), on_event: EventSink | None = None,
-                 metrics: HandlerMetrics | None = None, advisor: Advisor | None = None) -> None:
+                 metrics: HandlerMetrics | None = None, advisor: Advisor | None = None,
+                 venue: Venue | None = None) -> None:
+        """``kalshi`` gives the market data; ``venue`` takes the orders and keeps the account
+        (default: the same exchange; ``milkbot.paper.PaperVenue`` for paper trading)."""
         self.app, self.config, self.version = app, config, config_version
         self.store = app.ledger.store
         self.clock = clock
-        self.kalshi = kalshi
+        self.kalshi, self.nws = kalshi, nws
+        self.venue: Venue = venue if venue is not None else kalshi
+        self.paper = venue if isinstance(venue, PaperVenue) else None
         self.cadence = cadence
         self._sink = on_event or (lambda _e: None)
         self.metrics = metrics
@@ -134,7 +141,9 @@ class CommandHandler:
         self.model_states: dict[tuple[str, MarketKind], ModelStateRecorded] = {}
         self.positions: dict[str, MarketPosition] = {}
         book = self._fold_history()
-        self.orders = OrderManager(self.store, kalshi, clock, cities={}, book=book)
+        self.orders = OrderManager(self.store, self.venue, clock, cities={}, book=book)
+        if self.paper is not None:
+            self.paper.restore(book, self.positions)
         self.markets = MarketSnapshotter(kalshi, clock, self._next_version)
         self.weather = WeatherSnapshotter(nws, clock)
         self.archive = ClimateReportArchive(nws, append=self.record, clock=clock,
@@ -214,6 +223,15 @@ class CommandHandler:
         return self.store.stream_version(stream) + 1
 
     # -- the loop ---------------------------------------------------------------------------------
+
+    def announce(self, mode: str, *, venue: str) -> None:
+        """Record that the handler starts trading in ``mode`` (what the live gate counts)."""
+        now = self.clock()
+        stream = f"handler:{now.isoformat()}"
+        self.record([HandlerStarted(
+            event_id=deterministic_id("handler", stream), stream=stream, version=1, recorded_at=now,
+            correlation_id=deterministic_id("handler start", stream), mode=mode,
+            config_version=self.version, venue=venue)])
 
     def start(self) -> None:
         """Start-up reconciliation: if it cannot complete, this raises and nothing trades."""
@@ -300,6 +318,9 @@ class CommandHandler:
         self.feeds.failing.discard(feed)
         for ladder in ladders:
             self.record([ladder])
+            if self.paper is not None:
+                self.paper.observe(ladder)
+                self._record_paper_fills()
             self._decide(city, kind, ladder)
 
     def _decide(self, city: CityConfig, kind: MarketKind, snapshot: MarketSnapshotted) -> None:
@@ -347,6 +368,15 @@ class CommandHandler:
                 self._observe(event)
                 self._on_event(event)
             self._recent_orders.extend(now for _ in orders)
+            self._record_paper_fills()
+
+    def _record_paper_fills(self) -> None:
+        """Paper fills are known the moment they happen: recorded at once, not at the next poll."""
+        if self.paper is None:
+            return
+        fills = self.paper.drain()
+        if fills:
+            self._emit(self.orders.record_fills(fills, correlation_id=uuid.uuid4()))
 
     def _city_of(self, ticker: str) -> str | None:
         held = self.positions.get(ticker)
@@ -360,14 +390,14 @@ class CommandHandler:
         """The venue's available balance, read once per step."""
         if self._balance_now is None:
             try:
-                self._balance_now = self.kalshi.balance().balance
+                self._balance_now = self.venue.balance().balance
             except KalshiError:
                 return 0  # nothing can be bought on a balance we cannot read
         return self._balance_now
 
     def _poll_fills(self) -> None:
         since = self.clock() - timedelta(hours=1)
-        fills = self.kalshi.fills(min_ts=int(since.timestamp()))
+        fills = self.venue.fills(min_ts=int(since.timestamp()))
         for event in self.orders.record_fills(fills, correlation_id=uuid.uuid4()):
             self._observe(event)
             self._on_event(event)

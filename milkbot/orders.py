@@ -25,11 +25,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-from adapters.kalshi.client import KalshiClient
 from adapters.kalshi.errors import DuplicateOrder, KalshiError, KalshiRejected, OrderInFlight
-from adapters.kalshi.wire.orders import NewOrder, VenueOrder
-from adapters.kalshi.wire.portfolio import Settlement, VenueFill
+from adapters.kalshi.wire.orders import NewOrder, OrderChange, Placement, VenueOrder
+from adapters.kalshi.wire.portfolio import Balance, MarketPosition, Settlement, VenueFill
 from domain.events import (
     Event,
     IntendedOrder,
@@ -62,12 +62,25 @@ FILL_MARGIN = timedelta(minutes=5)
 Checkpoint = Callable[[str, str], None]
 
 
+class Venue(Protocol):
+    """Where orders go and the account is read: ``KalshiClient``, or ``milkbot.paper.PaperVenue``."""
+
+    def create_order(self, order: NewOrder) -> Placement: ...
+    def cancel_order(self, order_id: str, ticker: str) -> OrderChange: ...
+    def orders(self, *, status: str | None = None) -> list[VenueOrder]: ...
+    def find_order(self, ticker: str, client_order_id: str) -> VenueOrder | None: ...
+    def fills(self, *, min_ts: int | None = None) -> list[VenueFill]: ...
+    def positions(self) -> tuple[list[MarketPosition], Sequence[Any]]: ...
+    def settlements(self) -> list[Settlement]: ...
+    def balance(self) -> Balance: ...
+
+
 class StartupReconciliationFailed(RuntimeError):
     """The venue could not be compared with the ledger at start-up: the handler must not trade."""
 
 
 class OrderManager:
-    def __init__(self, store: EventStore, client: KalshiClient, clock: Callable[[], datetime], *,
+    def __init__(self, store: EventStore, client: Venue, clock: Callable[[], datetime], *,
                  cities: Mapping[str, str] | None = None, checkpoint: Checkpoint | None = None,
                  in_flight_grace: timedelta = timedelta(seconds=60), book: OrderBook | None = None
                  ) -> None:

@@ -1,7 +1,9 @@
 """``milkbot run --mode paper|demo|live``: the command handler against configured endpoints.
 
-``demo`` trades Kalshi's demo environment (or any wire-compatible exchange, such as the simulator)
-at ``MILKBOT_KALSHI_BASE_URL``. ``live`` is refused until every prerequisite holds, and the refusal
+``paper`` reads market data from ``MILKBOT_KALSHI_BASE_URL`` (no key needed) and sends no order:
+``milkbot.paper.PaperVenue`` fills our orders from the recorded books. ``demo`` trades Kalshi's
+demo environment (or any wire-compatible exchange, such as the simulator) at
+``MILKBOT_KALSHI_BASE_URL``. ``live`` is refused until every prerequisite holds, and the refusal
 names each one missing: at least ``LIVE_AFTER_DAYS`` days of paper or demo trading in the ledger,
 ``[trading] live_confirmed = true`` in the configuration, and ``--confirm-live`` on the command
 line. SIGTERM or Ctrl-C finishes the current step, records it, and exits 0.
@@ -27,7 +29,6 @@ from domain.events import (
     RiskLimitBreached,
     TradingResumed,
     TradingStateChanged,
-    deterministic_id,
 )
 from domain.events.risk import HandlerStarted
 from eventstore import EventStore
@@ -79,12 +80,8 @@ def run_handler(settings: Settings, *, mode: str, confirm_live: bool, console: C
     from milkbot.logs import configure_logging
     from milkbot.metrics import HandlerMetrics
     from milkbot.orders import StartupReconciliationFailed
+    from milkbot.paper import PaperVenue
 
-    if mode == "paper":
-        console.print("[bold red]milkbot: paper mode (simulated fills from recorded books) is not "
-                      "built yet; use --mode demo against Kalshi's demo environment or "
-                      "`milkbot demo` on the simulators[/]", highlight=False)
-        return 2
     config, _ = load_config(settings)
     with bootstrap(settings) as app:
         if mode == "live":
@@ -95,7 +92,9 @@ def run_handler(settings: Settings, *, mode: str, confirm_live: bool, console: C
                     console.print(f"  - {reason}", highlight=False)
                 return 2
         key_id = settings.kalshi_key_id.get_secret_value() if settings.kalshi_key_id else None
-        credentials = load_credentials(key_id, settings.kalshi_private_key_file)
+        # Paper trading reads public market data only: a key is used when one is set.
+        credentials = (load_credentials(key_id, settings.kalshi_private_key_file)
+                       if mode != "paper" or key_id else None)
         if not settings.nws_user_agent:
             raise SettingsError("MILKBOT_NWS_USER_AGENT is not set (api.weather.gov requires one, "
                                 "e.g. 'milkbot (you@example.com)')")
@@ -113,23 +112,25 @@ def run_handler(settings: Settings, *, mode: str, confirm_live: bool, console: C
             signal.signal(signum, lambda *_: stop.set())
         with KalshiClient(settings.kalshi_base_url, credentials) as kalshi, \
                 NwsClient(settings.nws_base_url, settings.nws_user_agent) as nws:
-            handler = CommandHandler(app, config, version, clock=lambda: datetime.now(UTC), kalshi=kalshi,
-                                     nws=nws, on_event=on_event, metrics=metrics,
-                                     advisor=Advisor.from_settings(settings))
-            now = datetime.now(UTC)
-            stream = f"handler:{now.isoformat()}"
-            handler.record([HandlerStarted(
-                event_id=deterministic_id("handler", stream), stream=stream, version=1, recorded_at=now,
-                correlation_id=deterministic_id("handler start", stream), mode=mode,
-                config_version=version, venue=settings.kalshi_base_url)])
+            def clock() -> datetime:
+                return datetime.now(UTC)
+
+            venue = (PaperVenue(kalshi, clock, starting_balance=config.trading.paper_balance)
+                     if mode == "paper" else None)
+            handler = CommandHandler(app, config, version, clock=clock, kalshi=kalshi, nws=nws,
+                                     on_event=on_event, metrics=metrics,
+                                     advisor=Advisor.from_settings(settings), venue=venue)
+            handler.announce(mode, venue=settings.kalshi_base_url)
             try:
                 handler.start()
             except StartupReconciliationFailed as e:
                 console.print(f"[bold red]milkbot: {e}[/]", highlight=False)
                 sink.close(10)
                 return 2
-            console.print(f"milkbot run: {mode} against {settings.kalshi_base_url}; SIGTERM or Ctrl-C "
-                          "stops after the current step", highlight=False)
+            where = (f"paper fills on market data from {settings.kalshi_base_url}" if mode == "paper"
+                     else f"{mode} against {settings.kalshi_base_url}")
+            console.print(f"milkbot run: {where}; SIGTERM or Ctrl-C stops after the current step",
+                          highlight=False)
             try:
                 handler.run(stop, idle=1.0)
             finally:

@@ -52,9 +52,12 @@ CREATE_PATH = "/portfolio/events/orders"
 
 
 class KalshiClient:
-    """One signed session with the Trade API at ``base_url`` (``.../trade-api/v2``)."""
+    """One signed session with the Trade API at ``base_url`` (``.../trade-api/v2``).
 
-    def __init__(self, base_url: str, credentials: Credentials, *,
+    Without ``credentials`` the requests go unsigned: enough for market data, which is public
+    (paper trading needs nothing else); portfolio and order endpoints then answer 401."""
+
+    def __init__(self, base_url: str, credentials: Credentials | None, *,
                  transport: httpx.BaseTransport | None = None, timeout: float = 10.0,
                  limiter: RateLimiter | None = None, sleep: Sleep = time.sleep,
                  now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
@@ -90,7 +93,8 @@ class KalshiClient:
         failures = limited = 0
         while True:
             self._limiter.acquire(write=write, cost=cost)
-            headers = self._credentials.headers(method, url, self._now_ms())
+            headers = (self._credentials.headers(method, url, self._now_ms())
+                       if self._credentials is not None else {})
             if content is not None:
                 headers["Content-Type"] = "application/json"
             try:

@@ -48,7 +48,7 @@ def test_live_is_refused_with_every_missing_prerequisite(tmp_path: Path, monkeyp
 
 def test_ten_days_of_practice_confirmed_twice_opens_live(tmp_path: Path) -> None:
     day0 = datetime(2026, 8, 1, 15, tzinfo=UTC)
-    text = SHIPPED_CONFIG.read_text().replace("[ledger]", "[trading]\nlive_confirmed = true\n\n[ledger]")
+    text = SHIPPED_CONFIG.read_text().replace("live_confirmed = false", "live_confirmed = true")
     confirmed, _ = parse_config(text)
     with open_ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}") as ledger:
         ledger.store.append([started("demo", day0)])
@@ -93,10 +93,15 @@ def simulators(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 @pytest.mark.e2e
-def test_demo_mode_trades_until_sigterm_then_stops_cleanly(simulators: dict[str, str]) -> None:
-    process = subprocess.Popen([sys.executable, "-m", "milkbot.cli", "run", "--mode", "demo"],
-                               env={**os.environ, **simulators}, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+@pytest.mark.parametrize("mode", ["demo", "paper"])
+def test_a_mode_trades_until_sigterm_then_stops_cleanly(simulators: dict[str, str], mode: str) -> None:
+    """Paper needs no key: it reads public market data and sends no order to the exchange."""
+    env = {**os.environ, **simulators}
+    if mode == "paper":
+        for name in ("MILKBOT_KALSHI_KEY_ID", "MILKBOT_KALSHI_PRIVATE_KEY_FILE"):
+            env.pop(name, None)
+    process = subprocess.Popen([sys.executable, "-m", "milkbot.cli", "run", "--mode", mode],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 120
         decided = False
@@ -115,7 +120,7 @@ def test_demo_mode_trades_until_sigterm_then_stops_cleanly(simulators: dict[str,
     assert "stopped cleanly" in out and "Traceback" not in out
     with open_ledger(simulators["MILKBOT_DATABASE_URL"]) as ledger:
         events = [r.event for r in ledger.store.iter_events()]
-    assert isinstance(next(e for e in events if isinstance(e, HandlerStarted)), HandlerStarted)
+    assert next(e for e in events if isinstance(e, HandlerStarted)).mode == mode
 
 
 def look_again_later() -> None:

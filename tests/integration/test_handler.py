@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from milkbot.advisory import Advisor
 from milkbot.bootstrap import Milkbot
 from milkbot.handler import Cadence, CommandHandler
 from milkbot.operator import engage_kill_switch
+from milkbot.paper import PaperVenue
 from milkbot.settings import Settings
 from projections.registry import all_projections
 from tests import servers
@@ -55,28 +57,41 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def handler(tmp_path: Path) -> Iterator[tuple[CommandHandler, Clock, list[Event]]]:
+@contextmanager
+def handler_on_simulators(tmp_path: Path, *, paper: bool = False
+                          ) -> Iterator[tuple[CommandHandler, Clock, list[Event], KalshiClient]]:
+    """A handler against both simulators over HTTP on a stepped clock, and a signed client of the
+    exchange's account. ``paper``: orders go to a ``PaperVenue``, market data comes unsigned."""
     clock = Clock()
     private, public = new_rsa_key_pair()
     exchange = exchange_app(config(), seed=SEED, clock=clock, public_key=load_public_key(public),
                             weather=WeatherGenerator(config().cities, seed=SEED), state_dir=tmp_path / "sim",
                             auth_clock_ms=lambda: int(clock().timestamp() * 1000))
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    credentials = Credentials("k", load_private_key(private))
+
+    def client(url: str, signed: bool) -> KalshiClient:
+        return KalshiClient(url + PREFIX, credentials if signed else None,
+                            now_ms=lambda: int(clock().timestamp() * 1000), limiter=RateLimiter(1_000, 1_000))
 
     with servers.serving(exchange, name="exchange") as exchange_url, \
             servers.serving(nws_app(config(), seed=SEED, clock=clock), name="nws") as nws_url, \
             open_ledger(settings.database_url) as ledger, \
-            KalshiClient(exchange_url + PREFIX, Credentials("k", load_private_key(private)),
-                         now_ms=lambda: int(clock().timestamp() * 1000),
-                         limiter=RateLimiter(1_000, 1_000)) as kalshi, \
+            client(exchange_url, not paper) as kalshi, client(exchange_url, True) as account, \
             NwsClient(nws_url, "milkbot-tests (ops@example.com)", clock=clock, sleep=lambda _: None) as nws:
         app = Milkbot(settings=settings, ledger=ledger, projections=all_projections())
         seen: list[Event] = []
         cadence = Cadence(daily_high=timedelta(hours=6), monthly=timedelta(hours=12),
                           fills=timedelta(hours=1), reconcile=timedelta(hours=4))
+        venue = PaperVenue(kalshi, clock, starting_balance=config().trading.paper_balance) if paper else None
         yield (CommandHandler(app, config(), "0" * 64, clock=clock, kalshi=kalshi, nws=nws,
-                              cadence=cadence, on_event=seen.append), clock, seen)
+                              cadence=cadence, on_event=seen.append, venue=venue), clock, seen, account)
+
+
+@pytest.fixture
+def handler(tmp_path: Path) -> Iterator[tuple[CommandHandler, Clock, list[Event]]]:
+    with handler_on_simulators(tmp_path) as (bot, clock, seen, _):
+        yield bot, clock, seen
 
 
 def test_a_day_and_a_half_of_trading_on_the_simulators(

@@ -1,0 +1,61 @@
+"""Paper trading on the simulators: the whole order path, with fills from the paper model and
+nothing sent to the exchange; a restart rebuilds the paper account from the ledger alone."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+from domain.events import (
+    AlertRaised,
+    MarketSettled,
+    OrderFilled,
+    OrderSubmitted,
+    ReconciliationCompleted,
+)
+from milkbot.handler import CommandHandler
+from milkbot.paper import PaperVenue, paper_order_id
+from tests.integration.test_handler import START, handler_on_simulators
+from tests.integration.test_kalshi_simulator import config
+
+
+def test_paper_trading_fills_settles_and_sends_nothing(tmp_path: Path) -> None:
+    with handler_on_simulators(tmp_path, paper=True) as (bot, clock, seen, account):
+        bot.start()
+        while clock.now < START + timedelta(hours=36):
+            bot.step()
+            clock.now += timedelta(hours=1)
+        bot.step()
+        kinds = Counter(type(e).__name__ for e in seen)
+
+        assert kinds["OrderSubmitted"] > 0 and kinds["OrderFilled"] > 0, kinds
+        assert any(isinstance(e, MarketSettled) for e in seen), kinds
+        venue_ids = {e.venue_order_id for e in seen if isinstance(e, OrderFilled)}
+        submitted = [e for e in seen if isinstance(e, OrderSubmitted)]
+        assert venue_ids <= {paper_order_id(e.client_order_id) for e in submitted}
+        # Nothing reached the exchange: its account has no order and no fill.
+        assert account.orders() == [] and account.fills() == []
+        reconciliations = [e for e in seen if isinstance(e, ReconciliationCompleted)]
+        assert len(reconciliations) >= 5
+        assert all(r.position_mismatches == () and r.unknown_orders == 0 for r in reconciliations)
+        errors = [e for e in seen if isinstance(e, AlertRaised) and e.kind == "cycle_error"]
+        assert errors == [], errors[0].context.get("traceback") if errors else ""
+
+        # A restart: a new venue knows only what the ledger says, and agrees with it.
+        assert bot.paper is not None
+        before = bot.paper.balance().balance
+        resting = sorted(o.client_order_id for o in bot.paper.orders_by_id.values() if o.remaining)
+        seen.clear()
+        again = CommandHandler(bot.app, config(), "0" * 64, clock=clock, kalshi=bot.kalshi, nws=bot.nws,
+                               on_event=seen.append, venue=PaperVenue(bot.kalshi, clock,
+                                                                      starting_balance=bot.paper.starting_balance))
+        assert again.paper is not None
+        assert again.paper.balance().balance == before
+        assert sorted(o.client_order_id for o in again.paper.orders_by_id.values() if o.remaining) == resting
+        again.start()
+        startup = [e for e in seen if isinstance(e, ReconciliationCompleted)]
+        assert len(startup) == 1
+        first = startup[0]
+        assert (first.fills_added, first.position_mismatches, first.unknown_orders) == (0, (), 0)
+        assert first.venue_balance == before
