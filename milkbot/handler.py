@@ -41,9 +41,11 @@ from domain.book import mark_price
 from domain.config import CityConfig, MilkbotConfig
 from domain.decision import DecisionInputs, Portfolio, decide
 from domain.events import (
+    Action,
     AlertRaised,
     ClimateReportRecorded,
     DecisionMade,
+    EquityMarked,
     Event,
     MarketFeedFailed,
     MarketKind,
@@ -74,6 +76,7 @@ from domain.risk import (
     markets_of,
 )
 from domain.risk.breakers import market_feed, weather_feed
+from domain.risk.drawdown import EquitySeries
 from domain.risk.state import ALL, TradingStates, city_scope
 from milkbot.accountant import Accountant
 from milkbot.advisory import Advisor, DaySummary
@@ -98,6 +101,7 @@ class Cadence:
     fills: timedelta = timedelta(minutes=5)
     reconcile: timedelta = timedelta(minutes=30)
     climate_reports: timedelta = timedelta(hours=1)
+    equity: timedelta = timedelta(minutes=15)
 
     def of(self, kind: MarketKind) -> timedelta:
         return self.daily_high if kind is MarketKind.DAILY_HIGH else self.monthly
@@ -132,8 +136,9 @@ class CommandHandler:
         self.advisor = advisor
         self._days: dict[date, Counter[str]] = defaultdict(Counter)
         self._day_alerts: dict[date, list[str]] = defaultdict(list)
-        #: Marked-to-market equity after each step (micros), for the drawdown limits.
-        self.equity: deque[tuple[datetime, int]] = deque(maxlen=50_000)
+        #: Marked-to-market equity after each step (micros), for the drawdown limits; recorded
+        #: as ``EquityMarked`` every ``Cadence.equity`` and read back at start-up.
+        self.equity = EquitySeries(config.risk.drawdown_timezone)
         self.marks: dict[str, int] = {}
         self.cities = {c.code: c for c in config.enabled_cities}
         self.latest_weather: dict[tuple[str, MarketKind], WeatherSnapshotted] = {}
@@ -198,12 +203,14 @@ class CommandHandler:
                 self.reports[event.station] = event
         elif isinstance(event, ModelStateRecorded):
             self.model_states[(event.city, event.kind)] = event
+        elif isinstance(event, EquityMarked):
+            self.equity.add(event.recorded_at, event.equity)
 
     def _fold_history(self) -> OrderBook:
         """One read of the log at start-up for every fold: the order book, the trading states
         and what ``_observe`` keeps (positions, reports, model states)."""
         kept = {t.topic() for t in (OrderFilled, MarketSettled, ClimateReportRecorded,
-                                    ModelStateRecorded)}
+                                    ModelStateRecorded, EquityMarked)}
         book, self.states, self._seen = OrderBook(), TradingStates(), 0
         for record in self.store.iter_records():
             self._seen = record.position
@@ -368,6 +375,7 @@ class CommandHandler:
                 self._observe(event)
                 self._on_event(event)
             self._recent_orders.extend(now for _ in orders)
+            self._balance_now = None  # what the orders took or hold: read again before the next
             self._record_paper_fills()
 
     def _record_paper_fills(self) -> None:
@@ -376,6 +384,7 @@ class CommandHandler:
             return
         fills = self.paper.drain()
         if fills:
+            self._balance_now = None
             self._emit(self.orders.record_fills(fills, correlation_id=uuid.uuid4()))
 
     def _city_of(self, ticker: str) -> str | None:
@@ -419,22 +428,37 @@ class CommandHandler:
         self._refresh_states()
 
     def _mark_equity(self) -> None:
-        """Cash plus every open position at its latest mark; a drawdown past a limit puts the book
-        in REDUCING for the rest of its period (``domain.risk.drawdown``)."""
+        """Cash (with what resting buys hold) plus every open position at its latest mark; a
+        drawdown past a limit puts the book in REDUCING for the rest of its period
+        (``domain.risk.drawdown``). Recorded every ``Cadence.equity``, so a restart keeps the
+        periods' start equity and peak."""
         now = self.clock()
+        last = self.equity.last
+        if last is not None and last[0] > now:
+            return
         value = 0
         for ticker, held in self.positions.items():
             mark = self.marks.get(ticker)
             if held.position == 0 or mark is None or held.settled_value is not None:
                 continue
             value += held.position * mark if held.position > 0 else -held.position * (PRICE_SCALE - mark)
-        equity = self._balance() + value
-        if self.equity and self.equity[-1][0] > now:
-            return
-        self.equity.append((now, equity))
+        held_by_orders = sum(o.price * o.remaining for o in self.orders.book.open_orders()
+                             if o.action is Action.BUY)
+        self._balance_now = None  # fills and settlements of this step moved it
+        cash = self._balance() + held_by_orders
+        equity = cash + value
+        if self._is_due("equity", now, self.cadence.equity):
+            stream = f"equity:{now.astimezone(UTC).date().isoformat()}"
+            version = self._next_version(stream)
+            self.record([EquityMarked(
+                event_id=deterministic_id("event", stream, version), stream=stream, version=version,
+                recorded_at=now, correlation_id=deterministic_id("equity", now.isoformat()),
+                equity=equity, cash=cash, positions_value=value)])
+        else:
+            self.equity.add(now, equity)
         if self.metrics is not None:
             self.metrics.equity(equity)
-        self.record(drawdown_events(list(self.equity), self.states, self.config.risk, now,
+        self.record(drawdown_events(self.equity.points(), self.states, self.config.risk, now,
                                     correlation_id=deterministic_id("drawdown", now.isoformat())))
         self._refresh_states()
 
@@ -446,7 +470,7 @@ class CommandHandler:
         if self.advisor is None or now.astimezone(UTC).hour < 6 or self.store.stream_version(
                 advisory_stream(day)) > 0:
             return
-        points = [e for t, e in self.equity if t.astimezone(UTC).date() == day]
+        points = [e for _, e in self.equity.on(day)]
         counts = self._days.get(day, Counter())
         if not points and not counts:
             return  # this process saw nothing of that day: nothing to review

@@ -96,3 +96,13 @@ class HandlerStarted(Event):
     #: Where orders go (the Kalshi base URL, no credentials) or ``paper``.
     venue: str
 
+
+
+class EquityMarked(Event):
+    """The portfolio marked to market: cash plus every open position at its latest mark (micros).
+    Recorded every few minutes of handler time, so the drawdown limits survive a restart and the
+    equity curve can be drawn from the ledger."""
+
+    equity: int
+    cash: int
+    positions_value: int

@@ -174,3 +174,52 @@ def _breach(drawdown: Drawdown, limit: Decimal, previous: TradingState, now: dat
                     "start_equity": str(drawdown.start_equity), "peak": str(drawdown.peak),
                     "current": str(drawdown.current), "limit": str(limit)}})
     return [breached, changed, alert]
+
+
+class EquitySeries:
+    """Equity points kept to what ``measure`` needs, in constant memory a day.
+
+    Every drawdown period is a run of whole local days of ``zone``, so a day's first, highest and
+    last points give every period's start equity, peak and current exactly as the full series
+    would. Days older than ``keep_days`` (longer than any period) are let go."""
+
+    def __init__(self, zone: str, *, keep_days: int = 40) -> None:
+        self._zone = ZoneInfo(zone)
+        self._keep = timedelta(days=keep_days)
+        #: Per local day: its first, highest and last points.
+        self._days: dict[date, tuple[tuple[datetime, int], tuple[datetime, int], tuple[datetime, int]]] = {}
+        self._last: tuple[datetime, int] | None = None
+
+    def add(self, at: datetime, equity: int) -> bool:
+        """Add a point; False (and nothing kept) for one older than the latest."""
+        if self._last is not None and at < self._last[0]:
+            return False
+        point = (at, equity)
+        day = at.astimezone(self._zone).date()
+        known = self._days.get(day)
+        if known is None:
+            self._days[day] = (point, point, point)
+            oldest = day - self._keep
+            for gone in [d for d in self._days if d < oldest]:
+                del self._days[gone]
+        else:
+            first, high, _ = known
+            self._days[day] = (first, point if equity > high[1] else high, point)
+        self._last = point
+        return True
+
+    @property
+    def last(self) -> tuple[datetime, int] | None:
+        return self._last
+
+    def points(self) -> list[tuple[datetime, int]]:
+        """The kept points in time order (each at most once)."""
+        return [point for day in sorted(self._days) for point in self.on(day)]
+
+    def on(self, day: date) -> list[tuple[datetime, int]]:
+        """The kept points of one local day of the zone (first, highest, last: in time order)."""
+        kept: list[tuple[datetime, int]] = []
+        for point in self._days.get(day, ()):
+            if not kept or point is not kept[-1]:
+                kept.append(point)
+        return kept

@@ -9,10 +9,12 @@ from pathlib import Path
 
 from domain.events import (
     AlertRaised,
+    EquityMarked,
     MarketSettled,
     OrderFilled,
     OrderSubmitted,
     ReconciliationCompleted,
+    RiskLimitBreached,
 )
 from milkbot.handler import CommandHandler
 from milkbot.paper import PaperVenue, paper_order_id
@@ -39,6 +41,8 @@ def test_paper_trading_fills_settles_and_sends_nothing(tmp_path: Path) -> None:
         reconciliations = [e for e in seen if isinstance(e, ReconciliationCompleted)]
         assert len(reconciliations) >= 5
         assert all(r.position_mismatches == () and r.unknown_orders == 0 for r in reconciliations)
+        # Equity reads fresh cash each step: a stale balance once showed a 12% drawdown at the start.
+        assert not any(isinstance(e, RiskLimitBreached) for e in seen)
         errors = [e for e in seen if isinstance(e, AlertRaised) and e.kind == "cycle_error"]
         assert errors == [], errors[0].context.get("traceback") if errors else ""
 
@@ -46,11 +50,14 @@ def test_paper_trading_fills_settles_and_sends_nothing(tmp_path: Path) -> None:
         assert bot.paper is not None
         before = bot.paper.balance().balance
         resting = sorted(o.client_order_id for o in bot.paper.orders_by_id.values() if o.remaining)
+        marks = [e for e in seen if isinstance(e, EquityMarked)]
+        assert marks and all(m.equity == m.cash + m.positions_value for m in marks)
         seen.clear()
         again = CommandHandler(bot.app, config(), "0" * 64, clock=clock, kalshi=bot.kalshi, nws=bot.nws,
                                on_event=seen.append, venue=PaperVenue(bot.kalshi, clock,
                                                                       starting_balance=bot.paper.starting_balance))
         assert again.paper is not None
+        assert again.equity.last == (marks[-1].recorded_at, marks[-1].equity)  # drawdown carries on
         assert again.paper.balance().balance == before
         assert sorted(o.client_order_id for o in again.paper.orders_by_id.values() if o.remaining) == resting
         again.start()
