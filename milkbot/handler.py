@@ -246,10 +246,14 @@ class CommandHandler:
         self._refresh_states()
         self._catch_up()
 
-    def run(self, stop: threading.Event, *, idle: float = 0.05) -> None:
-        """Step until ``stop`` is set; between steps wait a little (less when work is due)."""
+    def run(self, stop: threading.Event, *, idle: float = 0.05,
+            after_step: Callable[[], None] | None = None) -> None:
+        """Step until ``stop`` is set; between steps wait ``idle`` seconds (``after_step``, say
+        writing the metrics, runs after each)."""
         while not stop.is_set():
             self.step()
+            if after_step is not None:
+                self._guarded("after step", after_step)
             stop.wait(idle)
 
     def step(self) -> None:

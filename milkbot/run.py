@@ -14,6 +14,8 @@ from __future__ import annotations
 import signal
 import threading
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 
 from rich.console import Console
 
@@ -33,6 +35,7 @@ from domain.events import (
 from domain.events.risk import HandlerStarted
 from eventstore import EventStore
 from milkbot.bootstrap import bootstrap, record_config
+from milkbot.metrics import HandlerMetrics
 from milkbot.settings import Settings, SettingsError, load_config
 
 LIVE_AFTER_DAYS = 10
@@ -70,6 +73,12 @@ def live_refusals(store: EventStore, config: MilkbotConfig, *, confirmed_on_comm
     return missing
 
 
+def write_metrics(metrics: HandlerMetrics, path: Path) -> None:
+    """The metrics for the operator app (another process) to serve; atomic, so never half read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    metrics.write(path)
+
+
 def run_handler(settings: Settings, *, mode: str, confirm_live: bool, console: Console) -> int:
     from adapters.kalshi.client import KalshiClient
     from adapters.kalshi.signing import load_credentials
@@ -78,7 +87,6 @@ def run_handler(settings: Settings, *, mode: str, confirm_live: bool, console: C
     from milkbot.alerts import AlertSink
     from milkbot.handler import CommandHandler
     from milkbot.logs import configure_logging
-    from milkbot.metrics import HandlerMetrics
     from milkbot.orders import StartupReconciliationFailed
     from milkbot.paper import PaperVenue
 
@@ -132,9 +140,11 @@ def run_handler(settings: Settings, *, mode: str, confirm_live: bool, console: C
             console.print(f"milkbot run: {where}; SIGTERM or Ctrl-C stops after the current step",
                           highlight=False)
             try:
-                handler.run(stop, idle=1.0)
+                handler.run(stop, idle=1.0, after_step=partial(write_metrics, metrics,
+                                                                settings.metrics_file))
             finally:
                 handler.runner.catch_up()
+                write_metrics(metrics, settings.metrics_file)
                 sink.close(10)
         console.print("milkbot run: stopped cleanly", highlight=False)
     return 0

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     alert_webhook_url: SecretStr | None = None
     public_delay_minutes: int = Field(default=MINIMUM_DELAY_MINUTES)
     openrouter_api_key: SecretStr | None = None
+    #: Where ``milkbot run`` writes its Prometheus metrics for the operator app's ``/metrics``.
+    metrics_file: Path = Path("var/metrics.prom")
 
     @field_validator("public_delay_minutes")
     @classmethod

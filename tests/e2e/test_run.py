@@ -89,7 +89,8 @@ def simulators(tmp_path: Path) -> Iterator[dict[str, str]]:
         yield {"MILKBOT_KALSHI_BASE_URL": exchange_url + PREFIX, "MILKBOT_KALSHI_KEY_ID": "demo",
                "MILKBOT_KALSHI_PRIVATE_KEY_FILE": str(key_file), "MILKBOT_NWS_BASE_URL": nws_url,
                "MILKBOT_NWS_USER_AGENT": "milkbot-tests (ops@example.com)",
-               "MILKBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.sqlite'}"}
+               "MILKBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+               "MILKBOT_METRICS_FILE": str(tmp_path / "metrics.prom")}
 
 
 @pytest.mark.e2e
@@ -121,6 +122,8 @@ def test_a_mode_trades_until_sigterm_then_stops_cleanly(simulators: dict[str, st
     with open_ledger(simulators["MILKBOT_DATABASE_URL"]) as ledger:
         events = [r.event for r in ledger.store.iter_events()]
     assert next(e for e in events if isinstance(e, HandlerStarted)).mode == mode
+    # The metrics the operator app serves, written by the handler as it runs.
+    assert "milkbot_cycle_seconds_count" in Path(simulators["MILKBOT_METRICS_FILE"]).read_text()
 
 
 def look_again_later() -> None:
