@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
 from adapters.kalshi.client import KalshiClient
-from adapters.kalshi.errors import KalshiError
+from adapters.kalshi.errors import KalshiError, KalshiUnavailable, RateLimited
 from adapters.kalshi.snapshots import MarketSnapshotter
 from adapters.nws.archive import ClimateReportArchive
 from adapters.nws.client import NwsClient
@@ -56,6 +56,7 @@ from domain.events import (
     OrderRejected,
     OrderRiskChecked,
     OrderSubmitted,
+    ReconciliationFailed,
     TradingState,
     WeatherSnapshotted,
     deterministic_id,
@@ -88,6 +89,8 @@ from milkbot.paper import PaperVenue
 
 log = logging.getLogger(__name__)
 
+#: Market feed failures that mean the exchange itself is not answering.
+UNREACHABLE = frozenset({KalshiUnavailable.__name__, RateLimited.__name__})
 KINDS = (MarketKind.DAILY_HIGH, MarketKind.MONTHLY_RAIN, MarketKind.MONTHLY_SNOW)
 EventSink = Callable[[Event], None]
 
@@ -159,6 +162,9 @@ class CommandHandler:
         self._recent_orders: deque[datetime] = deque(maxlen=1_000)
         self._due: dict[str, datetime] = {}
         self._balance_now: int | None = None
+        #: Since when the exchange has not answered (None: it answers).
+        self.exchange_down_since: datetime | None = None
+        self._recovered = False
 
     # -- recording --------------------------------------------------------------------------------
 
@@ -272,8 +278,7 @@ class CommandHandler:
         if self._is_due("fills", now, self.cadence.fills):
             self._guarded("fill poll", self._poll_fills)
         if self._is_due("reconcile", now, self.cadence.reconcile):
-            self._guarded("reconciliation", lambda: self._emit(self.orders.reconcile(
-                "scheduled", trading_states=self._scope_states())))
+            self._guarded("reconciliation", self._reconcile)
         if self._is_due("cli", now, self.cadence.climate_reports):
             self._guarded("climate reports", self._sweep_reports)
         self._guarded("breakers", self._move_breakers)
@@ -324,7 +329,10 @@ class CommandHandler:
         if isinstance(ladders, MarketFeedFailed):
             self.record([ladders])
             self.feeds.failing.add(feed)
+            if ladders.error in UNREACHABLE:
+                self._exchange_unreachable(f"{city.code} {kind.value} market data", ladders.error)
             return
+        self._exchange_answered()
         self.feeds.good[feed] = now
         self.feeds.failing.discard(feed)
         for ladder in ladders:
@@ -400,20 +408,66 @@ class CommandHandler:
     # -- the rest of a step -----------------------------------------------------------------------
 
     def _balance(self) -> int:
-        """The venue's available balance, read once per step."""
+        """The venue's available balance, read once per step; 0 when it cannot be read, so
+        nothing is bought on a balance we do not know."""
+        balance = self._read_balance()
+        return 0 if balance is None else balance
+
+    def _read_balance(self) -> int | None:
         if self._balance_now is None:
             try:
                 self._balance_now = self.venue.balance().balance
             except KalshiError:
-                return 0  # nothing can be bought on a balance we cannot read
+                return None
         return self._balance_now
 
     def _poll_fills(self) -> None:
         since = self.clock() - timedelta(hours=1)
-        fills = self.venue.fills(min_ts=int(since.timestamp()))
+        try:
+            fills = self.venue.fills(min_ts=int(since.timestamp()))
+        except (KalshiUnavailable, RateLimited) as e:
+            self._exchange_unreachable("fill poll", type(e).__name__)
+            return
+        self._exchange_answered()
         for event in self.orders.record_fills(fills, correlation_id=uuid.uuid4()):
             self._observe(event)
             self._on_event(event)
+
+    def _reconcile(self) -> None:
+        trigger, self._recovered = ("recovered" if self._recovered else "scheduled"), False
+        events = self.orders.reconcile(trigger, trading_states=self._scope_states())
+        self._emit(events)
+        failed = next((e for e in events if isinstance(e, ReconciliationFailed)), None)
+        if failed is not None:
+            self._exchange_unreachable("reconciliation", failed.error)
+
+    def _exchange_unreachable(self, what: str, error: str) -> None:
+        """The exchange did not answer: one warning for the outage, and a reconciliation as soon
+        as it answers again (orders in doubt, fills missed). Trading stops meanwhile by itself:
+        the market feeds go stale and their breakers trip."""
+        if self.exchange_down_since is not None:
+            return
+        now = self.exchange_down_since = self.clock()
+        stream = f"alert:exchange-unreachable:{now.isoformat()}"
+        self.record([AlertRaised(
+            event_id=deterministic_id("alert", stream), stream=stream, version=1, recorded_at=now,
+            correlation_id=deterministic_id("exchange down", stream), severity="warning",
+            kind="exchange_unreachable",
+            message=f"the exchange did not answer ({what}: {error}); reconciling when it returns")])
+
+    def _exchange_answered(self) -> None:
+        if self.exchange_down_since is None:
+            return
+        down_since, self.exchange_down_since = self.exchange_down_since, None
+        now = self.clock()
+        stream = f"alert:exchange-returned:{now.isoformat()}"
+        self.record([AlertRaised(
+            event_id=deterministic_id("alert", stream), stream=stream, version=1, recorded_at=now,
+            correlation_id=deterministic_id("exchange back", stream), severity="info",
+            kind="exchange_returned",
+            message=f"the exchange answers again after {now - down_since}; reconciling now")])
+        self._recovered = True
+        self._due.pop("reconcile", None)  # due at once: at this step's reconciliation
 
     def _sweep_reports(self) -> None:
         sites = sorted({s.cli_site for c in self.cities.values()
@@ -449,7 +503,10 @@ class CommandHandler:
         held_by_orders = sum(o.price * o.remaining for o in self.orders.book.open_orders()
                              if o.action is Action.BUY)
         self._balance_now = None  # fills and settlements of this step moved it
-        cash = self._balance() + held_by_orders
+        balance = self._read_balance()
+        if balance is None:
+            return  # no reading: an unknown balance is not a loss
+        cash = balance + held_by_orders
         equity = cash + value
         if self._is_due("equity", now, self.cadence.equity):
             stream = f"equity:{now.astimezone(UTC).date().isoformat()}"

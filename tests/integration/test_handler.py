@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -31,6 +32,7 @@ from domain.events import (
     OrderFilled,
     OrderRiskChecked,
     OrderSubmitted,
+    ReconciliationCompleted,
     WeatherSnapshotted,
 )
 from eventstore import open_ledger
@@ -59,9 +61,10 @@ class Clock:
 
 @contextmanager
 def handler_on_simulators(tmp_path: Path, *, paper: bool = False
-                          ) -> Iterator[tuple[CommandHandler, Clock, list[Event], KalshiClient]]:
+                          ) -> Iterator[tuple[CommandHandler, Clock, list[Event], KalshiClient, str]]:
     """A handler against both simulators over HTTP on a stepped clock, and a signed client of the
-    exchange's account. ``paper``: orders go to a ``PaperVenue``, market data comes unsigned."""
+    exchange's account, and the exchange's URL (its ``/_sim`` controls). ``paper``: orders go to a
+    ``PaperVenue``, market data comes unsigned. The clients retry without sleeping."""
     clock = Clock()
     private, public = new_rsa_key_pair()
     exchange = exchange_app(config(), seed=SEED, clock=clock, public_key=load_public_key(public),
@@ -72,7 +75,8 @@ def handler_on_simulators(tmp_path: Path, *, paper: bool = False
 
     def client(url: str, signed: bool) -> KalshiClient:
         return KalshiClient(url + PREFIX, credentials if signed else None,
-                            now_ms=lambda: int(clock().timestamp() * 1000), limiter=RateLimiter(1_000, 1_000))
+                            now_ms=lambda: int(clock().timestamp() * 1000), limiter=RateLimiter(1_000, 1_000),
+                            sleep=lambda _: None)
 
     with servers.serving(exchange, name="exchange") as exchange_url, \
             servers.serving(nws_app(config(), seed=SEED, clock=clock), name="nws") as nws_url, \
@@ -85,12 +89,13 @@ def handler_on_simulators(tmp_path: Path, *, paper: bool = False
                           fills=timedelta(hours=1), reconcile=timedelta(hours=4))
         venue = PaperVenue(kalshi, clock, starting_balance=config().trading.paper_balance) if paper else None
         yield (CommandHandler(app, config(), "0" * 64, clock=clock, kalshi=kalshi, nws=nws,
-                              cadence=cadence, on_event=seen.append, venue=venue), clock, seen, account)
+                              cadence=cadence, on_event=seen.append, venue=venue), clock, seen, account,
+               exchange_url)
 
 
 @pytest.fixture
 def handler(tmp_path: Path) -> Iterator[tuple[CommandHandler, Clock, list[Event]]]:
-    with handler_on_simulators(tmp_path) as (bot, clock, seen, _):
+    with handler_on_simulators(tmp_path) as (bot, clock, seen, _, _):
         yield bot, clock, seen
 
 
@@ -156,3 +161,26 @@ def test_the_daily_advisory_note_reviews_yesterday_once(
     assert len(fake.requests) == 1
     facts = fake.requests[0]["messages"][-1]["content"]
     assert "decision" in facts.lower()
+
+
+def test_an_exchange_outage_is_one_warning_then_a_reconciliation_on_its_return(tmp_path: Path) -> None:
+    with handler_on_simulators(tmp_path) as (bot, clock, seen, _, exchange_url):
+        bot.start()
+        bot.step()
+        httpx.post(f"{exchange_url}/_sim/faults", json={"server_error_next": 100_000}).raise_for_status()
+        seen.clear()
+        for _ in range(3):
+            clock.now += timedelta(hours=6)
+            bot.step()
+        alerts = [e for e in seen if isinstance(e, AlertRaised)]
+        assert [a.kind for a in alerts] == ["exchange_unreachable"], [a.message for a in alerts]
+        assert not any(isinstance(e, OrderSubmitted) for e in seen)
+        assert bot.exchange_down_since is not None
+
+        httpx.post(f"{exchange_url}/_sim/faults", json={}).raise_for_status()
+        seen.clear()
+        clock.now += timedelta(hours=6)
+        bot.step()
+        assert [a.kind for a in seen if isinstance(a, AlertRaised)] == ["exchange_returned"]
+        assert [r.trigger for r in seen if isinstance(r, ReconciliationCompleted)] == ["recovered"]
+        assert bot.exchange_down_since is None
