@@ -167,7 +167,12 @@ class EventStore:
             yield RecordedEvent(record.position, record.decode())
 
     def read_stream(self, stream: str, after_version: int = 0) -> list[Event]:
-        return [r.decode() for r in self._backend.select_stream(stream, after_version, None)]
+        return [r.decode() for r in self.read_stream_records(stream, after_version)]
+
+    def read_stream_records(self, stream: str, after_version: int = 0) -> list[StoredRecord]:
+        """A stream's raw records (with their global positions), oldest first."""
+        with unavailable_on_operational_errors("a read"):
+            return self._backend.select_stream(stream, after_version, None)
 
     def stream_version(self, stream: str) -> int:
         """The stream's last version, 0 when it has none."""

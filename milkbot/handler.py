@@ -79,6 +79,7 @@ from domain.risk import (
 from domain.risk.breakers import market_feed, weather_feed
 from domain.risk.drawdown import EquitySeries
 from domain.risk.state import ALL, TradingStates, city_scope
+from eventstore.chain import Sealer
 from milkbot.accountant import Accountant
 from milkbot.advisory import Advisor, DaySummary
 from milkbot.bootstrap import Milkbot
@@ -157,6 +158,8 @@ class CommandHandler:
         self.archive = ClimateReportArchive(nws, append=self.record, clock=clock,
                                             is_recorded=lambda s: self.store.stream_version(s) > 0)
         self.runner = app.runner()
+        #: Extends the log's hash chain (``eventstore.chain``) at every catch-up.
+        self.sealer = Sealer(app.ledger)
         self.accountant = Accountant(app, config)
         self.feeds = _Feeds()
         self._recent_orders: deque[datetime] = deque(maxlen=1_000)
@@ -554,6 +557,7 @@ class CommandHandler:
 
     def _catch_up(self) -> None:
         self.runner.catch_up()
+        self.sealer.seal()
 
     def _refresh_states(self) -> None:
         """Fold the state events recorded since the last look, ours (breakers, reconciliation

@@ -37,7 +37,7 @@ from domain.events import (
 )
 from eventstore import open_ledger
 from milkbot.advisory import Advisor
-from milkbot.bootstrap import Milkbot
+from milkbot.bootstrap import Milkbot, record_config
 from milkbot.handler import Cadence, CommandHandler
 from milkbot.operator import engage_kill_switch
 from milkbot.paper import PaperVenue
@@ -88,7 +88,8 @@ def handler_on_simulators(tmp_path: Path, *, paper: bool = False
         cadence = Cadence(daily_high=timedelta(hours=6), monthly=timedelta(hours=12),
                           fills=timedelta(hours=1), reconcile=timedelta(hours=4))
         venue = PaperVenue(kalshi, clock, starting_balance=config().trading.paper_balance) if paper else None
-        yield (CommandHandler(app, config(), "0" * 64, clock=clock, kalshi=kalshi, nws=nws,
+        _, version, _ = record_config(app, now=clock())
+        yield (CommandHandler(app, config(), version, clock=clock, kalshi=kalshi, nws=nws,
                               cadence=cadence, on_event=seen.append, venue=venue), clock, seen, account,
                exchange_url)
 

@@ -16,8 +16,10 @@ from domain.events import (
     ReconciliationCompleted,
     RiskLimitBreached,
 )
+from eventstore.chain import verify_chain
 from milkbot.handler import CommandHandler
 from milkbot.paper import PaperVenue, paper_order_id
+from replay.decisions import replay_all
 from tests.integration.test_handler import START, handler_on_simulators
 from tests.integration.test_kalshi_simulator import config
 
@@ -46,6 +48,14 @@ def test_paper_trading_fills_settles_and_sends_nothing(tmp_path: Path) -> None:
         errors = [e for e in seen if isinstance(e, AlertRaised) and e.kind == "cycle_error"]
         assert errors == [], errors[0].context.get("traceback") if errors else ""
 
+        # Every decision replays to the same bytes, and the log's hash chain holds.
+        replayed = list(replay_all(bot.store))
+        assert len(replayed) == kinds["DecisionMade"] and all(r.ok for r in replayed), \
+            next(r.differences() for r in replayed if not r.ok)
+        bot.sealer.seal()
+        chain = verify_chain(bot.app.ledger)
+        assert chain.ok and chain.unsealed == 0 and chain.sealed == bot.store.max_position()
+
         # A restart: a new venue knows only what the ledger says, and agrees with it.
         assert bot.paper is not None
         before = bot.paper.balance().balance
@@ -53,7 +63,7 @@ def test_paper_trading_fills_settles_and_sends_nothing(tmp_path: Path) -> None:
         marks = [e for e in seen if isinstance(e, EquityMarked)]
         assert marks and all(m.equity == m.cash + m.positions_value for m in marks)
         seen.clear()
-        again = CommandHandler(bot.app, config(), "0" * 64, clock=clock, kalshi=bot.kalshi, nws=bot.nws,
+        again = CommandHandler(bot.app, config(), bot.version, clock=clock, kalshi=bot.kalshi, nws=bot.nws,
                                on_event=seen.append, venue=PaperVenue(bot.kalshi, clock,
                                                                       starting_balance=bot.paper.starting_balance))
         assert again.paper is not None
