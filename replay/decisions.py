@@ -22,6 +22,8 @@ from typing import Any
 
 import orjson
 
+from adapters.kalshi.snapshots import ladder_stream
+from adapters.nws.snapshots import weather_stream
 from domain.config import ConfigError, MilkbotConfig, parse_config
 from domain.decision import DecisionInputs, Portfolio, decide
 from domain.events import (
@@ -203,18 +205,41 @@ def replay_all(store: EventStore, *, since_position: int = 0,
 
 
 def replay_one(store: EventStore, decision_id: uuid.UUID) -> list[Replayed]:
-    """One decision (every record under its id: normally one) replayed."""
-    targets = {r.position for r in store.read_stream_records(f"decision:{decision_id}")}
-    if not targets:
+    """One decision (every record under its id: normally one) replayed. Its inputs are looked
+    for in their own streams first (the ladder's, the city's weather), then in the whole log."""
+    records = store.read_stream_records(f"decision:{decision_id}")
+    if not records:
         raise LookupError(f"no decision {decision_id} in the ledger")
-    inputs = InputIndex(store)
-    found: list[Replayed] = []
-    for record in _inputs_and_decisions(store, stop=max(targets)):
-        if record.position in targets:
-            found.append(replay(record, inputs))
-        elif record.topic != DECISION_TOPIC:
-            inputs.add(record)
+    found = []
+    for record in records:
+        replayed = _from_streams(store, record)
+        if replayed is None or (replayed.problem or "").startswith("inputs:"):
+            replayed = _from_log(store, record)
+        found.append(replayed)
     return found
+
+
+def _from_streams(store: EventStore, record: StoredRecord) -> Replayed | None:
+    try:
+        decision = record.decode()
+    except CorruptEvent:
+        return None
+    if not isinstance(decision, DecisionMade):
+        return None
+    inputs = InputIndex(store)
+    for stream in (ladder_stream(decision.event_ticker), weather_stream(decision.city, decision.kind)):
+        for candidate in store.read_stream_records(stream):
+            if candidate.position < record.position:
+                inputs.add(candidate)
+    return replay(record, inputs)
+
+
+def _from_log(store: EventStore, target: StoredRecord) -> Replayed:
+    inputs = InputIndex(store)
+    for record in _inputs_and_decisions(store, stop=target.position - 1):
+        if record.topic != DECISION_TOPIC:
+            inputs.add(record)
+    return replay(target, inputs)
 
 
 def _inputs_and_decisions(store: EventStore, *, stop: int | None = None,
