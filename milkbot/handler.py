@@ -30,12 +30,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
+from typing import Protocol
 
 from adapters.kalshi.client import KalshiClient
 from adapters.kalshi.errors import KalshiError, KalshiUnavailable, RateLimited
 from adapters.kalshi.snapshots import MarketSnapshotter
 from adapters.nws.archive import ClimateReportArchive
 from adapters.nws.client import NwsClient
+from adapters.nws.errors import NwsError
 from adapters.nws.snapshots import WeatherSnapshotter, weather_stream
 from domain.book import mark_price
 from domain.config import CityConfig, MilkbotConfig
@@ -96,6 +98,31 @@ KINDS = (MarketKind.DAILY_HIGH, MarketKind.MONTHLY_RAIN, MarketKind.MONTHLY_SNOW
 EventSink = Callable[[Event], None]
 
 
+class MarketFeed(Protocol):
+    def snapshot(self, city: CityConfig, kind: MarketKind, *, correlation_id: uuid.UUID
+                 ) -> list[MarketSnapshotted] | MarketFeedFailed | None:
+        """The city's open ladders of ``kind``, or the failure; None: nothing new (a recorded
+        feed between two recordings: the feed's freshness is left to age)."""
+        ...
+
+
+class WeatherFeed(Protocol):
+    def snapshot(self, city: CityConfig, kind: MarketKind, *, version: int,
+                 correlation_id: uuid.UUID) -> Event | None:
+        """A ``WeatherSnapshotted`` or a failure event at ``version``; None: nothing new."""
+        ...
+
+
+class ReportFeed(Protocol):
+    def sweep(self, site: str) -> list[Event]:
+        """Record the site's CLI reports not recorded yet (through the handler's ``record``)."""
+        ...
+
+
+#: Builds the three feeds, given the handler's ``record``.
+FeedFactory = Callable[[Callable[[Sequence[Event]], object]], tuple[MarketFeed, WeatherFeed, ReportFeed]]
+
+
 @dataclass(frozen=True)
 class Cadence:
     """How often each job runs, in the handler's (possibly simulated) time."""
@@ -121,17 +148,22 @@ class _Feeds:
 
 class CommandHandler:
     def __init__(self, app: Milkbot, config: MilkbotConfig, config_version: str, *,
-                 clock: Callable[[], datetime], kalshi: KalshiClient, nws: NwsClient,
+                 clock: Callable[[], datetime], kalshi: KalshiClient | None, nws: NwsClient | None,
                  cadence: Cadence = Cadence(), on_event: EventSink | None = None,
                  metrics: HandlerMetrics | None = None, advisor: Advisor | None = None,
-                 venue: Venue | None = None) -> None:
+                 venue: Venue | None = None, feeds: FeedFactory | None = None) -> None:
         """``kalshi`` gives the market data; ``venue`` takes the orders and keeps the account
-        (default: the same exchange; ``milkbot.paper.PaperVenue`` for paper trading)."""
+        (default: the same exchange; ``milkbot.paper.PaperVenue`` for paper trading). ``feeds``
+        replaces the live feeds (markets, weather, CLI reports) with others, such as recorded
+        ones for a backtest; it is given the handler's ``record``."""
         self.app, self.config, self.version = app, config, config_version
         self.store = app.ledger.store
         self.clock = clock
         self.kalshi, self.nws = kalshi, nws
-        self.venue: Venue = venue if venue is not None else kalshi
+        if (venue is None and kalshi is None) or (feeds is None and (kalshi is None or nws is None)):
+            raise ValueError("the handler needs an exchange (kalshi or venue) and feeds (kalshi and "
+                             "nws, or feeds)")
+        self.venue: Venue = venue if venue is not None else kalshi  # type: ignore[assignment]
         self.paper = venue if isinstance(venue, PaperVenue) else None
         self.cadence = cadence
         self._sink = on_event or (lambda _e: None)
@@ -153,10 +185,17 @@ class CommandHandler:
         self.orders = OrderManager(self.store, self.venue, clock, cities={}, book=book)
         if self.paper is not None:
             self.paper.restore(book, self.positions)
-        self.markets = MarketSnapshotter(kalshi, clock, self._next_version)
-        self.weather = WeatherSnapshotter(nws, clock)
-        self.archive = ClimateReportArchive(nws, append=self.record, clock=clock,
-                                            is_recorded=lambda s: self.store.stream_version(s) > 0)
+        self.markets: MarketFeed
+        self.weather: WeatherFeed
+        self.archive: ReportFeed
+        if feeds is None:
+            assert kalshi is not None and nws is not None
+            self.markets = MarketSnapshotter(kalshi, clock, self._next_version)
+            self.weather = WeatherSnapshotter(nws, clock)
+            self.archive = ClimateReportArchive(nws, append=self.record, clock=clock,
+                                                is_recorded=lambda s: self.store.stream_version(s) > 0)
+        else:
+            self.markets, self.weather, self.archive = feeds(self.record)
         self.runner = app.runner()
         #: Extends the log's hash chain (``eventstore.chain``) at every catch-up.
         self.sealer = Sealer(app.ledger)
@@ -319,16 +358,20 @@ class CommandHandler:
         correlation = deterministic_id("cycle", city.code, kind.value, now.isoformat())
         version = self._next_version(weather_stream(city.code, kind))
         weather = self.weather.snapshot(city, kind, version=version, correlation_id=correlation)
-        self.record([weather])
         feed = (city.code, weather_feed(kind))
-        if isinstance(weather, WeatherSnapshotted):
+        if weather is None:
+            pass  # a recorded feed with nothing new: the last snapshot stands, and ages
+        elif isinstance(weather, WeatherSnapshotted):
+            self.record([weather])
             self.latest_weather[(city.code, kind)] = weather
-            self.feeds.good[feed] = now
-            self.feeds.failing.discard(feed)
+            self._feed_good(feed, now)
         else:
+            self.record([weather])
             self.feeds.failing.add(feed)
         ladders = self.markets.snapshot(city, kind, correlation_id=correlation)
         feed = (city.code, market_feed(kind))
+        if ladders is None:
+            return  # a recorded feed with nothing new
         if isinstance(ladders, MarketFeedFailed):
             self.record([ladders])
             self.feeds.failing.add(feed)
@@ -336,14 +379,23 @@ class CommandHandler:
                 self._exchange_unreachable(f"{city.code} {kind.value} market data", ladders.error)
             return
         self._exchange_answered()
-        self.feeds.good[feed] = now
-        self.feeds.failing.discard(feed)
+        self._feed_good(feed, now)
         for ladder in ladders:
             self.record([ladder])
             if self.paper is not None:
                 self.paper.observe(ladder)
                 self._record_paper_fills()
             self._decide(city, kind, ladder)
+
+    def _feed_good(self, feed: tuple[str, str], now: datetime) -> None:
+        """A feed gave good data. One whose breaker is tripped (or that had never answered) moves
+        the breakers at once, so the breaker clears before this cycle decides, not a step later."""
+        breaker = self.states.breaker(*feed)
+        recovered = feed not in self.feeds.good or (breaker is not None and breaker.tripped)
+        self.feeds.good[feed] = now
+        self.feeds.failing.discard(feed)
+        if recovered:
+            self._move_breakers()
 
     def _decide(self, city: CityConfig, kind: MarketKind, snapshot: MarketSnapshotted) -> None:
         source = city.source(kind)
@@ -476,7 +528,17 @@ class CommandHandler:
         sites = sorted({s.cli_site for c in self.cities.values()
                         for s in (c.daily_high, c.monthly_rain, c.monthly_snow) if s is not None})
         for site in sites:
-            self._guarded(f"CLI {site}", partial(self.archive.sweep, site))
+            self._guarded(f"CLI {site}", partial(self._sweep_site, site))
+
+    def _sweep_site(self, site: str) -> None:
+        """One site's CLI reports. The NWS not answering is weather, not a fault of ours: logged,
+        and tried again at the next sweep (reports stay up about a week); a month-to-date figure
+        that ages meanwhile is what the weather breakers watch."""
+        try:
+            self.archive.sweep(site)
+        except NwsError as e:
+            log.warning("CLI sweep of %s: the NWS did not answer (%s); trying again next sweep",
+                        site, type(e).__name__)
 
     def _move_breakers(self) -> None:
         now = self.clock()

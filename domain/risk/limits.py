@@ -99,7 +99,7 @@ class RiskLimits(_Strict):
     #: feeds: a same-day high needs a fresh forecast, a month's rain total much less so.
     max_weather_age: MinutesByKind = MinutesByKind(daily_high=120, monthly_rain=360, monthly_snow=360)
     #: The oldest a ladder's market snapshot may be, per market kind.
-    max_market_age: MinutesByKind = MinutesByKind(daily_high=10, monthly_rain=30, monthly_snow=30)
+    max_market_age: MinutesByKind = MinutesByKind(daily_high=30, monthly_rain=150, monthly_snow=150)
 
     @field_validator("drawdown_timezone")
     @classmethod

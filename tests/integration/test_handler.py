@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -24,6 +25,8 @@ from adapters.nws.simulator.weather import WeatherGenerator
 from domain.events import (
     AdvisoryNoteRecorded,
     AlertRaised,
+    BreakerCleared,
+    BreakerTripped,
     DecisionMade,
     Event,
     KillSwitchEngaged,
@@ -59,11 +62,20 @@ class Clock:
         return self.now
 
 
+class Rig(NamedTuple):
+    bot: CommandHandler
+    clock: Clock
+    seen: list[Event]
+    account: KalshiClient
+    exchange_url: str
+    nws_url: str
+
+
 @contextmanager
 def handler_on_simulators(tmp_path: Path, *, paper: bool = False
-                          ) -> Iterator[tuple[CommandHandler, Clock, list[Event], KalshiClient, str]]:
+                          ) -> Iterator[Rig]:
     """A handler against both simulators over HTTP on a stepped clock, and a signed client of the
-    exchange's account, and the exchange's URL (its ``/_sim`` controls). ``paper``: orders go to a
+    exchange's account, and both simulators' URLs (their ``/_sim`` controls). ``paper``: orders go to a
     ``PaperVenue``, market data comes unsigned. The clients retry without sleeping."""
     clock = Clock()
     private, public = new_rsa_key_pair()
@@ -89,14 +101,14 @@ def handler_on_simulators(tmp_path: Path, *, paper: bool = False
                           fills=timedelta(hours=1), reconcile=timedelta(hours=4))
         venue = PaperVenue(kalshi, clock, starting_balance=config().trading.paper_balance) if paper else None
         _, version, _ = record_config(app, now=clock())
-        yield (CommandHandler(app, config(), version, clock=clock, kalshi=kalshi, nws=nws,
-                              cadence=cadence, on_event=seen.append, venue=venue), clock, seen, account,
-               exchange_url)
+        yield Rig(CommandHandler(app, config(), version, clock=clock, kalshi=kalshi, nws=nws,
+                                 cadence=cadence, on_event=seen.append, venue=venue), clock, seen, account,
+                  exchange_url, nws_url)
 
 
 @pytest.fixture
 def handler(tmp_path: Path) -> Iterator[tuple[CommandHandler, Clock, list[Event]]]:
-    with handler_on_simulators(tmp_path) as (bot, clock, seen, _, _):
+    with handler_on_simulators(tmp_path) as (bot, clock, seen, *_):
         yield bot, clock, seen
 
 
@@ -165,7 +177,7 @@ def test_the_daily_advisory_note_reviews_yesterday_once(
 
 
 def test_an_exchange_outage_is_one_warning_then_a_reconciliation_on_its_return(tmp_path: Path) -> None:
-    with handler_on_simulators(tmp_path) as (bot, clock, seen, _, exchange_url):
+    with handler_on_simulators(tmp_path) as (bot, clock, seen, _, exchange_url, _):
         bot.start()
         bot.step()
         httpx.post(f"{exchange_url}/_sim/faults", json={"server_error_next": 100_000}).raise_for_status()
@@ -185,3 +197,26 @@ def test_an_exchange_outage_is_one_warning_then_a_reconciliation_on_its_return(t
         assert [a.kind for a in seen if isinstance(a, AlertRaised)] == ["exchange_returned"]
         assert [r.trigger for r in seen if isinstance(r, ReconciliationCompleted)] == ["recovered"]
         assert bot.exchange_down_since is None
+
+
+def test_an_nws_outage_trips_the_weather_breakers_and_raises_no_error(tmp_path: Path) -> None:
+    with handler_on_simulators(tmp_path) as (bot, clock, seen, _, _, nws_url):
+        bot.start()
+        bot.step()
+        httpx.post(f"{nws_url}/_sim/faults", json={"html_502": True}).raise_for_status()
+        seen.clear()
+        for _ in range(2):
+            clock.now += timedelta(hours=6)
+            bot.step()
+        errors = [e for e in seen if isinstance(e, AlertRaised) and e.kind == "cycle_error"]
+        assert errors == [], [e.message for e in errors]  # the CLI sweep's failures included
+        tripped = {(e.city, e.feed) for e in seen if isinstance(e, BreakerTripped)}
+        assert {f for _, f in tripped} >= {"weather:daily_high"} and len({c for c, _ in tripped}) == 10
+
+        httpx.post(f"{nws_url}/_sim/faults", json={}).raise_for_status()
+        seen.clear()
+        clock.now += timedelta(hours=6)
+        bot.step()
+        cleared = {(e.city, e.feed) for e in seen if isinstance(e, BreakerCleared)}
+        # The daily-high cycles ran again (the monthly ones are due later in this cadence).
+        assert {k for k in tripped if k[1] == "weather:daily_high"} <= cleared

@@ -25,7 +25,7 @@ from tests.integration.test_kalshi_simulator import config
 
 
 def test_paper_trading_fills_settles_and_sends_nothing(tmp_path: Path) -> None:
-    with handler_on_simulators(tmp_path, paper=True) as (bot, clock, seen, account, _):
+    with handler_on_simulators(tmp_path, paper=True) as (bot, clock, seen, account, *_):
         bot.start()
         while clock.now < START + timedelta(hours=36):
             bot.step()

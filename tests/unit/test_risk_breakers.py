@@ -1,7 +1,8 @@
 """Stale-data breakers: an event for each transition, none while nothing changes.
 
-Default age limits: a daily-high ladder's market snapshot 10 min, a monthly one's 30 min; the
-weather snapshot 120 min for daily highs, 360 min for monthly totals.
+The limits here: a daily-high ladder's market snapshot 10 min, a monthly one's 30 min (tighter
+than the defaults, 30 and 150, to keep the arithmetic plain); the weather snapshot 120 min for
+daily highs, 360 min for monthly totals (the defaults).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from domain.risk import FeedReading, RiskLimits, TradingStates, breaker_events, 
 from tests.builders import T0
 
 CORRELATION = uuid.UUID("00000000-0000-4000-8000-00000000000d")
-LIMITS = RiskLimits()
+LIMITS = RiskLimits.model_validate(
+    {"max_market_age": {"daily_high": 10, "monthly_rain": 30, "monthly_snow": 30}})
 MARKET = market_feed(MarketKind.DAILY_HIGH)
 WEATHER = weather_feed(MarketKind.DAILY_HIGH)
 
