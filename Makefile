@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-BENCHES := ledger decide
+BENCHES := ledger decide soak
 
 .PHONY: install dev demo test bench lint clean
 
