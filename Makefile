@@ -27,6 +27,7 @@ demo: install
 
 test: dev
 	@scripts/ensure-postgres
+	@scripts/ensure-chromium
 	$(BIN)/python -m pytest
 
 bench: dev
@@ -35,7 +36,7 @@ bench: dev
 
 lint: dev
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain eventstore projections replay milkbot
+	$(BIN)/mypy domain eventstore projections replay milkbot api
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache

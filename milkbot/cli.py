@@ -70,6 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--confirm-live", action="store_true",
                      help="confirm live trading (also needs [trading] live_confirmed and 10 days "
                           "of paper or demo trading)")
+    serve = commands.add_parser("serve", help="the public app (read-only, delayed) and the operator "
+                                              "app (token-protected), on separate ports")
+    serve.add_argument("--public-port", type=int, default=8000)
+    serve.add_argument("--operator-port", type=int, default=8001)
+    serve.add_argument("--host", default="127.0.0.1", help="the public app's address")
+    serve.add_argument("--operator-host", default="127.0.0.1",
+                       help="the operator app's address (default loopback only)")
+    serve.add_argument("--metrics-file", type=Path, default=None,
+                       help="the command handler's Prometheus metrics, served at /metrics "
+                            "(default: MILKBOT_METRICS_FILE)")
     kill = commands.add_parser("kill", help="halt all trading now (recorded with who and why)")
     kill.add_argument("--reason", required=True, help="why, in plain words (recorded)")
     kill.add_argument("--operator", help="who (default: the login name)")
@@ -111,6 +121,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_handler(settings, mode=args.mode, confirm_live=args.confirm_live,
                                console=console)
+        if args.command == "serve":
+            from api.serve import run_serve
+
+            return run_serve(settings, public_port=args.public_port,
+                             operator_port=args.operator_port, host=args.host,
+                             operator_host=args.operator_host, metrics_file=args.metrics_file,
+                             console=console)
         if args.command == "demo":
             from milkbot.demo import run_demo
 

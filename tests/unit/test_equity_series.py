@@ -38,4 +38,5 @@ def test_a_point_older_than_the_latest_is_refused_and_old_days_are_let_go() -> N
         series.add(T0 + timedelta(days=day), 100 + day)
     kept = series.points()
     assert kept[0][0] >= T0 + timedelta(days=2) and kept[-1] == (T0 + timedelta(days=5), 105)
-    assert series.on((T0 + timedelta(days=5)).astimezone(ZoneInfo(ZONE)).date()) == [(T0 + timedelta(days=5), 105)]
+    last = T0 + timedelta(days=5)
+    assert series.on(last.astimezone(ZoneInfo(ZONE)).date()) == [(last, 105)]

@@ -1,0 +1,235 @@
+"""Property: for any ledger of fills and orders at any times, and any clock, nothing younger than
+the public delay is served by any public endpoint, however it is asked (limits, cursors, time and
+city filters); and everything old enough is.
+
+Each fill's fee is a distinct power of two cents, and each order's size a distinct power of two
+contracts, so a total in an answer names exactly which fills or orders it counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from api.public_app import create_public_app
+from api.public_queries import Cursor, public_id
+from api.read_model import SqliteReadModel, prepare
+from domain.config import MilkbotConfig, parse_config
+from domain.events import Action, Event, Side
+from domain.money import ONE_CENT
+from milkbot.bootstrap import Milkbot, bootstrap
+from milkbot.settings import SHIPPED_CONFIG, Settings
+from projections.registry import all_projections
+from projections.runner import ProjectionRunner
+from tests.builders import a_leg, a_leg_submitted, a_market_snapshot, an_order_filled, at
+
+CITIES = ("NYC", "CHI", None)
+TICKERS = {"NYC": "KXHIGHNY-26AUG28-B81.5", "CHI": "KXHIGHCHI-26AUG28-B81.5",
+           None: "KXHIGHDEN-26AUG28-B81.5"}
+CONFIG: MilkbotConfig = parse_config(SHIPPED_CONFIG.read_text())[0]
+
+
+@dataclass(frozen=True)
+class Trade:
+    index: int
+    recorded: int  # minutes after T0
+    executed: int  # venue_time, minutes after T0 (before or after it was recorded)
+    submitted: int  # its order's submission, minutes after T0
+    city: str | None
+    side: Side
+    action: Action
+
+    @property
+    def fill_id(self) -> str:
+        return f"fill-{self.index}"
+
+    @property
+    def ts(self) -> datetime:
+        return at(self.executed)
+
+    @property
+    def fee(self) -> int:
+        return ONE_CENT << self.index
+
+    @property
+    def count(self) -> int:
+        return 100 << self.index
+
+
+@st.composite
+def trades(draw: st.DrawFn) -> list[Trade]:
+    n = draw(st.integers(0, 9))
+    out = []
+    for i in range(n):
+        recorded = draw(st.integers(0, 600))
+        out.append(Trade(i, recorded, recorded + draw(st.integers(-240, 30)),
+                         recorded - draw(st.integers(0, 120)), draw(st.sampled_from(CITIES)),
+                         draw(st.sampled_from(list(Side))), draw(st.sampled_from(list(Action)))))
+    return out
+
+
+def commands(fills: list[Trade], clock: int) -> list[list[Event]]:
+    out: list[tuple[int, list[Event]]] = []
+    for t in fills:
+        leg = a_leg(f"mb-{t.index}", ticker=TICKERS[t.city], side=t.side, action=t.action,
+                    price=4000, count=t.count)
+        out.append((t.submitted, [a_leg_submitted(leg, city=t.city, recorded_at=at(t.submitted))]))
+        out.append((t.recorded, [an_order_filled(
+            t.fill_id, client_order_id=leg.client_order_id, ticker=leg.ticker, side=t.side,
+            action=t.action, price=4000, count=t.count, fee=t.fee, city=t.city,
+            recorded_at=at(t.recorded), venue_time=t.ts)]))
+    out.append((clock, [a_market_snapshot(version=1, recorded_at=at(clock))]))
+    # The log is in recording order (ties as built), as one process records it.
+    return [command for _, command in sorted(out, key=lambda pair: pair[0])]
+
+
+def mask(dollars: str) -> int:
+    """The fills a fee total counts (fee of fill i: 2^i cents)."""
+    return int(Decimal(dollars) * 100)
+
+
+def contracts_mask(text: str) -> int:
+    return int(Decimal(text))
+
+
+def members(fills: list[Trade], bits: int) -> set[int]:
+    return {t.index for t in fills if bits >> t.index & 1}
+
+
+def get_all(app: Any, requests: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    async def go() -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://public") as client:
+            answers = []
+            for path, params in requests:
+                answer = await client.get(path, params=params)
+                assert answer.status_code == 200, (path, params, answer.text)
+                answers.append(answer.json())
+            return answers
+
+    return asyncio.run(go())
+
+
+def paged(app: Any, params: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    """Every page of trades, following the cursors."""
+    trades_seen: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(50):
+        [page] = get_all(app, [("/api/public/trades",
+                                {**params, "limit": limit, **({"cursor": cursor} if cursor else {})})])
+        trades_seen += page["trades"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return trades_seen
+    raise AssertionError("the cursors never ended")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fills=trades(), clock=st.integers(0, 900), delay=st.sampled_from([60, 61, 90, 240]),
+       split=st.integers(0, 30), batch=st.integers(1, 7), limit=st.integers(1, 4),
+       since=st.integers(-300, 900), until=st.integers(-300, 1200),
+       city=st.sampled_from(["NYC", "CHI"]))
+def test_nothing_younger_than_the_delay_is_public(
+    fills: list[Trade], clock: int, delay: int, split: int, batch: int, limit: int, since: int,
+    until: int, city: str,
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        settings_ = Settings(database_url=f"sqlite:///{Path(folder) / 'ledger.sqlite'}",
+                             public_delay_minutes=delay)
+        with bootstrap(settings_) as app:
+            check(app, fills, clock, delay, split, batch, limit, since, until, city)
+
+
+def check(app: Milkbot, fills: list[Trade], clock: int, delay: int, split: int, batch: int,
+          limit: int, since: int, until: int, city: str) -> None:
+    the_commands = commands(fills, clock)
+    runner = ProjectionRunner(app.ledger, all_projections(delay), batch_size=batch)
+    # Part of the log is folded, then the rest: the live path and the batch cuts both vary.
+    for command in the_commands[:split]:
+        app.ledger.store.append(command)
+    runner.catch_up()
+    for command in the_commands[split:]:
+        app.ledger.store.append(command)
+    runner.catch_up()
+    prepare(app)
+    read_model = SqliteReadModel(Path(app.ledger.url.removeprefix("sqlite:///")))
+    try:
+        public_app = create_public_app(read_model, config=CONFIG, delay_minutes=delay,
+                                       ledger_position=app.ledger.store.max_position)
+        assert_delayed(public_app, fills, clock, timedelta(minutes=delay), limit, since, until, city)
+    finally:
+        read_model.close()
+
+
+def assert_delayed(app: Any, fills: list[Trade], clock: int, delay: timedelta, limit: int,
+                   since: int, until: int, city: str) -> None:
+    true_clock = max([at(clock), *(at(t.recorded) for t in fills), *(at(t.submitted) for t in fills)])
+    summary, cities, execution, curve = get_all(app, [
+        ("/api/public/summary", {}), ("/api/public/cities", {}), ("/api/public/execution", {}),
+        ("/api/public/equity", {})])
+    as_of = datetime.fromisoformat(summary["as_of"])
+    assert as_of == true_clock
+
+    def public(moment: datetime) -> set[int]:
+        return {t.index for t in fills if t.ts + delay <= moment}
+
+    def ordered(moment: datetime) -> set[int]:
+        return {t.index for t in fills if at(t.submitted) + delay <= moment}
+
+    # The headline counts exactly the fills old enough, and its execution the orders.
+    assert members(fills, mask(summary["fees"])) == public(as_of)
+    assert summary["trades"] == len(public(as_of))
+    assert members(fills, contracts_mask(execution["all"]["contracts_ordered"])) == ordered(as_of)
+    assert members(fills, contracts_mask(execution["all"]["contracts_filled"])) <= (
+        public(as_of) & ordered(as_of))
+    for answer in cities["cities"]:
+        in_city = {t.index for t in fills if t.city == answer["code"]}
+        assert members(fills, mask(answer["fees"])) == public(as_of) & in_city
+    for answer in execution["cities"]:
+        in_city = {t.index for t in fills if t.city == answer["code"]}
+        assert members(fills, contracts_mask(answer["contracts_ordered"])) == ordered(as_of) & in_city
+
+    # Each point of the curve counts only fills old enough at its own hour.
+    for point in curve["points"]:
+        hour = datetime.fromisoformat(point["ts"])
+        assert hour <= as_of
+        counted = members(fills, mask(point["fees"]))
+        assert counted <= public(hour)
+        assert point["trades"] == len(counted)
+    ranged = get_all(app, [("/api/public/equity", {"since": at(since).isoformat(),
+                                                   "until": at(until).isoformat(),
+                                                   "limit": limit})])[0]["points"]
+    assert all(p in curve["points"] for p in ranged)
+
+    # The trade feed: all of it through any page size, and any filter keeps to the delay.
+    expected = {public_id(f"fill-{i}") for i in public(as_of)}
+    everything = paged(app, {}, limit)
+    assert [t["id"] for t in everything] == [t["id"] for t in sorted(
+        everything, key=lambda t: t["ts"], reverse=True)]
+    assert {t["id"] for t in everything} == expected and len(everything) == len(expected)
+    by_id = {public_id(t.fill_id): t for t in fills}
+    for params in ({"since": at(since).isoformat()}, {"until": at(until).isoformat()},
+                   {"since": at(since).isoformat(), "until": at(until).isoformat()},
+                   {"city": city}, {"until": at(until).isoformat(), "city": city}):
+        page = paged(app, params, limit)
+        for trade in page:
+            assert datetime.fromisoformat(trade["ts"]) + delay <= as_of
+            assert trade["id"] in expected
+        wanted = {i for i in expected
+                  if ("since" not in params or by_id[i].ts >= at(since))
+                  and ("until" not in params or by_id[i].ts <= at(until))
+                  and ("city" not in params or by_id[i].city == city)}
+        assert {t["id"] for t in page} == wanted, params
+    # A cursor made up to point into the future still stops at the delay.
+    future = Cursor(as_of + timedelta(days=365), 0).encode()
+    [forged] = get_all(app, [("/api/public/trades", {"cursor": future, "limit": 500})])
+    assert {t["id"] for t in forged["trades"]} <= expected
