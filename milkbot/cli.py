@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--mode", choices=("paper", "demo"), default="paper",
                       help="paper: fills from the paper model on the simulator's books (default); "
                            "demo: orders sent to the exchange simulator, as to Kalshi's demo")
+    demo.add_argument("--public-port", type=int, default=8000,
+                      help="the dashboard's port (default 8000; 0: any free port)")
+    demo.add_argument("--operator-port", type=int, default=8001,
+                      help="the operator app's port (default 8001; 0: any free port)")
     demo.add_argument("--days", type=float, default=None,
                       help="stop after this many simulated days (default: until Ctrl-C)")
 
@@ -132,7 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from milkbot.demo import run_demo
 
             return run_demo(settings, speed=args.speed, days=args.days, console=console,
-                            mode=args.mode)
+                            mode=args.mode, public_port=args.public_port,
+                            operator_port=args.operator_port)
         with bootstrap(settings) as app:
             if args.command == "status":
                 return _status(app, as_json=args.json)

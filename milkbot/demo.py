@@ -10,6 +10,8 @@ exchange account and the same simulated time.
 
 from __future__ import annotations
 
+import os
+import secrets
 import threading
 import time
 from contextlib import ExitStack
@@ -35,9 +37,12 @@ USER_AGENT = "milkbot-demo (localhost)"
 
 
 def run_demo(settings: Settings, *, speed: float, days: float | None, console: Console,
-             state_dir: Path = DEMO_STATE, mode: str = "paper") -> int:
+             state_dir: Path = DEMO_STATE, mode: str = "paper", public_port: int = 8000,
+             operator_port: int = 8001) -> int:
     """``mode``: ``paper`` fills our orders with the paper model on the simulator's books (nothing
-    is sent to it); ``demo`` sends them to the exchange simulator, as to Kalshi's demo."""
+    is sent to it); ``demo`` sends them to the exchange simulator, as to Kalshi's demo. The public
+    dashboard and the operator app are served on ``public_port``/``operator_port`` (0: any free
+    port) for as long as the demo runs."""
     from adapters.kalshi.client import KalshiClient
     from adapters.kalshi.rate_limit import RateLimiter
     from adapters.kalshi.signing import Credentials, load_private_key
@@ -46,7 +51,9 @@ def run_demo(settings: Settings, *, speed: float, days: float | None, console: C
     from adapters.nws.client import NwsClient
     from adapters.nws.simulator.app import create_app as nws_app
     from adapters.nws.simulator.weather import WeatherGenerator
+    from api.serve import serve_apps
     from milkbot.handler import CommandHandler
+    from milkbot.metrics import HandlerMetrics
     from milkbot.paper import PaperVenue
     from milkbot.serving import serving
 
@@ -82,8 +89,21 @@ def run_demo(settings: Settings, *, speed: float, days: float | None, console: C
                       "(a second run resumes)", highlight=False)
         venue = PaperVenue(kalshi, clock, starting_balance=config.trading.paper_balance) \
             if mode == "paper" else None
-        handler = CommandHandler(app, config, version, clock=clock, kalshi=kalshi, nws=nws, venue=venue)
+        metrics = HandlerMetrics()
+        handler = CommandHandler(app, config, version, clock=clock, kalshi=kalshi, nws=nws, venue=venue,
+                                 metrics=metrics)
         handler.announce(mode, venue=exchange_url + PREFIX)
+        token_file, token = operator_token(settings, state_dir)
+        try:
+            served = stack.enter_context(serve_apps(settings, public_port, operator_port, app=app,
+                                                    metrics=metrics, operator_token=token))
+        except RuntimeError as e:  # a port taken: say which, and how to pick others
+            console.print(f"[bold red]milkbot: {e}; choose other ports with --public-port and "
+                          "--operator-port (0: any free port)[/]", highlight=False, soft_wrap=True)
+            return 2
+        console.print(f"  [bold]dashboard {served.public_url}/[/]   operator API {served.operator_url}"
+                      f"/api/operator/risk (bearer token in {token_file})", highlight=False,
+                      soft_wrap=True)
         try:
             handler.start()
             _loop(app, handler, clock, began, days, console)
@@ -94,6 +114,20 @@ def run_demo(settings: Settings, *, speed: float, days: float | None, console: C
         handler.runner.catch_up()
         _print_status(app, console, prefix="stopped")
     return 0
+
+
+def operator_token(settings: Settings, state_dir: Path) -> tuple[str, str]:
+    """The operator app's token: ``MILKBOT_OPERATOR_TOKEN`` when set, else one made for the demo
+    and kept (mode 0600) under the demo's state, so it is never printed."""
+    if settings.operator_token is not None:
+        return "MILKBOT_OPERATOR_TOKEN", settings.operator_token.get_secret_value()
+    path = state_dir / "operator-token"
+    if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return str(path), path.read_text().strip()
 
 
 def _loop(app: Milkbot, handler: CommandHandler, clock: AcceleratedClock, began: datetime,
