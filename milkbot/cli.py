@@ -10,18 +10,16 @@ from pathlib import Path
 
 import orjson
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from adapters.kalshi.errors import KalshiError
 from eventstore.errors import EventStoreError
+from milkbot import audit
+from milkbot.audit import EXIT_ERROR, EXIT_MISMATCH, day_or_time, decision_id
 from milkbot.bootstrap import Milkbot, bootstrap
 from milkbot.settings import SettingsError, load_config, load_settings
 from projections.registry import projection_factories
 from projections.runner import ProjectionConflict
-
-EXIT_MISMATCH = 1
-EXIT_ERROR = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,11 +92,35 @@ def build_parser() -> argparse.ArgumentParser:
     replay = commands.add_parser("replay", help="audit the ledger")
     replay_commands = replay.add_subparsers(dest="replay_command", required=True,
                                             metavar="SUBCOMMAND")
-    replay_commands.add_parser("verify", help="check every recorded event and stream")
+    verify = replay_commands.add_parser(
+        "verify", help="every record, the hash chain, and every decision replayed from its inputs")
+    verify.add_argument("--since", type=day_or_time, help="replay only decisions from this date or time")
+    decision = replay_commands.add_parser(
+        "decision", help="re-derive one decision from its recorded inputs; exit 1 on a mismatch")
+    decision.add_argument("id", type=decision_id, help="the decision id")
     rebuild = replay_commands.add_parser(
         "rebuild", help="rebuild projections from event 1 and compare with the live ones")
     rebuild.add_argument("name", nargs="?", choices=sorted(projection_factories()),
                          help="one projection (default: all)")
+    export = replay_commands.add_parser(
+        "export", help="write a slice of the ledger (JSON lines) that replays on its own")
+    export.add_argument("file", type=Path)
+    export.add_argument("--since", type=day_or_time)
+    export.add_argument("--until", type=day_or_time)
+    import_ = replay_commands.add_parser("import", help="append an exported slice to this ledger")
+    import_.add_argument("file", type=Path)
+    explain = commands.add_parser("explain", help="one decision in plain words")
+    explain.add_argument("id", type=decision_id, help="the decision id")
+    backtest = commands.add_parser(
+        "backtest", help="the strategies and risk over recorded snapshots, beside the recorded run")
+    backtest.add_argument("--from", dest="from_", type=day_or_time, required=True,
+                          help="first day (YYYY-MM-DD) or time (ISO)")
+    backtest.add_argument("--to", dest="to_text", required=True,
+                          help="last day (included) or an ISO end time (excluded)")
+    backtest.add_argument("--cities", help="comma-separated city codes (default: all enabled)")
+    backtest.add_argument("--strategy", help="one configured strategy (default: all)")
+    backtest.add_argument("--json", type=Path, help="write the report as JSON here")
+    backtest.add_argument("--csv", type=Path, help="write the per-trade diff as CSV here")
     return parser
 
 
@@ -143,10 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _status(app, as_json=args.json)
             if args.command in ("kill", "resume"):
                 return _operator(app, args, console)
-            if args.command == "replay" and args.replay_command == "verify":
-                return _verify(app, console)
-            if args.command == "replay" and args.replay_command == "rebuild":
-                return _rebuild(app, args.name, console)
+            return _audit(app, args, console)
     except (SettingsError, EventStoreError, ProjectionConflict, KalshiError) as e:
         console.print(f"[bold red]milkbot: {e}[/]", highlight=False, soft_wrap=True)
         return EXIT_ERROR
@@ -219,48 +238,22 @@ def _operator(app: Milkbot, args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _verify(app: Milkbot, console: Console) -> int:
-    from replay.verify import verify_ledger
-
-    total = app.ledger.store.max_position()
-    with Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console, transient=True) as progress:
-        task = progress.add_task("verify", total=total)
-        report = verify_ledger(app.ledger, lambda n: progress.advance(task, n))
-    if report.ok:
-        Console().print(f"ledger ok: {report.events} events verified "
-                        f"(last position {report.last_position})")
-        return 0
-    for problem in report.problems:
-        console.print(f"[red]{problem}[/]", highlight=False)
-    console.print(f"[bold red]ledger verification failed after {report.events} good events[/]")
-    return EXIT_MISMATCH
-
-
-def _rebuild(app: Milkbot, name: str | None, console: Console) -> int:
-    from replay.rebuild import rebuild_and_compare
-
-    factories = projection_factories(app.settings.public_delay_minutes)
-    names = [name] if name else sorted(factories)
-    failed = False
+def _audit(app: Milkbot, args: argparse.Namespace, err: Console) -> int:
     out = Console()
-    for projection_name in names:
-        result = rebuild_and_compare(app.ledger, factories[projection_name])
-        if result.matches:
-            out.print(f"{projection_name}: rebuilt from {result.events} events up to position "
-                      f"{result.position}: identical")
-            continue
-        failed = True
-        console.print(f"[bold red]{projection_name}: rebuilt rows differ from the live ones "
-                      f"at position {result.position}[/]")
-        for table, (live_only, rebuilt_only) in result.differences.items():
-            console.print(f"  table {table}: {len(live_only)} rows only live, "
-                          f"{len(rebuilt_only)} only rebuilt")
-            for row in live_only[:5]:
-                console.print(f"    live:    {row}", highlight=False)
-            for row in rebuilt_only[:5]:
-                console.print(f"    rebuilt: {row}", highlight=False)
-    return EXIT_MISMATCH if failed else 0
+    if args.command == "explain":
+        return audit.explain(app, args.id, out, err)
+    if args.command == "backtest":
+        return audit.backtest(app, args, out, err)
+    command = args.replay_command
+    if command == "verify":
+        return audit.verify(app, out, err, since=args.since)
+    if command == "decision":
+        return audit.replay_decision(app, args.id, out, err)
+    if command == "rebuild":
+        return audit.rebuild(app, args.name, out, err)
+    if command == "export":
+        return audit.export(app, args.file, out, since=args.since, until=args.until)
+    return audit.import_(app, args.file, out, err)
 
 
 if __name__ == "__main__":

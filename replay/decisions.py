@@ -18,6 +18,7 @@ import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -36,7 +37,7 @@ from domain.events import (
     WeatherSnapshotted,
 )
 from domain.strategies import RestingOrder
-from eventstore.codec import encode
+from eventstore.codec import encode, recorded_at_of
 from eventstore.errors import CorruptEvent
 from eventstore.store import EventStore, StoredRecord
 
@@ -191,14 +192,14 @@ def inputs_of(decision: DecisionMade, inputs: InputIndex) -> DecisionInputs:
                           portfolio=portfolio)
 
 
-def replay_all(store: EventStore, *, since_position: int = 0,
+def replay_all(store: EventStore, *, since: datetime | None = None,
                progress: Callable[[int], None] | None = None) -> Iterator[Replayed]:
-    """Every decision of the log (after ``since_position``) replayed, in log order."""
+    """Every decision of the log (recorded at or after ``since``) replayed, in log order."""
     inputs = InputIndex(store)
     for record in _inputs_and_decisions(store):
         if record.topic != DECISION_TOPIC:
             inputs.add(record)
-        elif record.position > since_position:
+        elif since is None or recorded_at_of(record.topic, record.data, record.position) >= since:
             yield replay(record, inputs)
             if progress is not None:
                 progress(1)

@@ -39,10 +39,15 @@ def test_status_json_lists_signed_positions(recorded: str, capsys: pytest.Captur
     assert status["ledger_clock"].startswith("2026-08-28T15:30:00")
 
 
-def test_replay_verify_passes_on_a_sound_ledger(recorded: str,
-                                                capsys: pytest.CaptureFixture) -> None:
-    assert main(["replay", "verify"]) == 0
-    assert "10 events verified" in capsys.readouterr().out
+def test_replay_verify_checks_records_then_replays_decisions(recorded: str,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    # The records are sound; the builders' decision was never made by decide() under a recorded
+    # configuration, so it cannot be replayed, and verify says exactly that.
+    assert main(["replay", "verify"]) == 1
+    captured = capsys.readouterr()
+    assert "records: 10 events decode" in captured.out and "hash chain: " in captured.out
+    assert "config version 000000000000 was never recorded" in captured.err
+    assert "1 of 1 decisions do not replay" in captured.err
 
 
 def test_replay_verify_names_the_first_corrupt_position(recorded: str,

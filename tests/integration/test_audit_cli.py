@@ -1,0 +1,70 @@
+"""The audit commands as a user runs them: ``replay verify|decision|export|import``, ``explain``,
+``backtest``; exit 0 when all is well, 1 on a mismatch, 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eventstore import open_ledger
+from milkbot.cli import EXIT_ERROR, EXIT_MISMATCH, main
+from tests.integration.test_ledger_chain import tamper
+from tests.integration.test_replay_decisions import record_decisions
+
+
+@pytest.fixture
+def ledger_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    monkeypatch.setenv("MILKBOT_DATABASE_URL", url)
+    return url
+
+
+def test_verify_replays_every_decision_and_names_the_one_altered(ledger_url: str,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    with open_ledger(ledger_url) as ledger:
+        decisions = record_decisions(ledger)
+    assert main(["replay", "verify"]) == 0
+    out = capsys.readouterr().out
+    assert f"decisions: {len(decisions)} replayed" in out and "hash chain" in out
+    assert main(["replay", "decision", str(decisions[0].decision_id)]) == 0
+
+    with open_ledger(ledger_url) as ledger:  # a decision's stored bytes edited: its seal breaks
+        [record] = ledger.store.read_stream_records(f"decision:{decisions[0].decision_id}")
+        tamper(ledger, lambda pos: f"UPDATE stored_events SET state = ? WHERE {pos} = ?",
+               (record.data.replace(b'"balance":500000000', b'"balance":500000001'), record.position))
+    assert main(["replay", "verify"]) == EXIT_MISMATCH
+    assert f"hash chain broken at position {record.position}" in capsys.readouterr().err
+    assert main(["replay", "decision", str(decisions[0].decision_id)]) == EXIT_MISMATCH
+    captured = capsys.readouterr()
+    assert "does not replay" in captured.err and "recorded:" in captured.out and "replayed:" in captured.out
+
+
+def test_explain_export_import_and_backtest(ledger_url: str, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    with open_ledger(ledger_url) as ledger:
+        decisions = record_decisions(ledger)
+    assert main(["explain", str(decisions[0].decision_id)]) == 0
+    assert "Probabilities (YES) per bin" in capsys.readouterr().out
+    assert main(["explain", "00000000-0000-4000-8000-000000000000"]) == EXIT_ERROR
+
+    slice_file = tmp_path / "slice.jsonl"
+    assert main(["replay", "export", str(slice_file)]) == 0
+    monkeypatch.setenv("MILKBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'auditor.sqlite'}")
+    assert main(["replay", "import", str(slice_file)]) == 0
+    assert main(["replay", "verify"]) == 0
+    slice_file.write_text("not a slice\n")
+    assert main(["replay", "import", str(slice_file)]) == EXIT_ERROR
+    assert "nothing was imported" in capsys.readouterr().err
+
+    monkeypatch.setenv("MILKBOT_DATABASE_URL", ledger_url)
+    report = tmp_path / "backtest.json"
+    assert main(["backtest", "--from", "2026-08-28", "--to", "2026-08-28", "--json", str(report),
+                 "--csv", str(tmp_path / "trades.csv")]) == 0
+    answer = json.loads(report.read_text())
+    assert answer["backtest"]["decisions"] == answer["source"]["decisions"] == len(decisions)
+    assert main(["backtest", "--from", "2026-08-28", "--to", "2026-08-28",
+                 "--strategy", "nope"]) == EXIT_ERROR
+    assert "unknown strategy" in capsys.readouterr().err
