@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -16,7 +16,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from eventstore.errors import EventStoreError
+from eventstore.store import EventStore
 from milkbot.bootstrap import Milkbot
+from replay.exchange import SliceError
 
 EXIT_MISMATCH = 1
 EXIT_ERROR = 2
@@ -214,11 +217,18 @@ def backtest(app: Milkbot, args: argparse.Namespace, out: Console, err: Console)
         err.print("[bold red]milkbot: --to must come after --from[/]")
         return EXIT_ERROR
     cities = [c.strip().upper() for c in args.cities.split(",")] if args.cities else None
-    with tempfile.TemporaryDirectory(prefix="milkbot-backtest-") as scratch, \
-            _bar(err, "backtest", 100) as progress:
+    with tempfile.TemporaryDirectory(prefix="milkbot-backtest-") as scratch, ExitStack() as stack:
+        try:
+            source = stack.enter_context(_source(app, args.source, Path(scratch), out))
+        except (OSError, SliceError, EventStoreError) as e:
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            err.print(f"[bold red]milkbot: the source {args.source}: {reason}[/]", highlight=False,
+                      soft_wrap=True)
+            return EXIT_ERROR
+        progress = stack.enter_context(_bar(err, "backtest", 100))
         task = progress.add_task("backtest", total=100)
         try:
-            report = run_backtest(app.ledger.store, f"sqlite:///{scratch}/backtest.sqlite", config, text,
+            report = run_backtest(source, f"sqlite:///{scratch}/backtest.sqlite", config, text,
                                   start=start, end=end, cities=cities, strategy=args.strategy,
                                   progress=lambda done: progress.update(task, completed=done * 100))
         except ValueError as e:
@@ -233,6 +243,26 @@ def backtest(app: Milkbot, args: argparse.Namespace, out: Console, err: Console)
         out.print(f"per-trade diff (CSV): {args.csv}", highlight=False)
     assert isinstance(report, BacktestReport)
     return 0
+
+
+@contextmanager
+def _source(app: Milkbot, source: str | None, scratch: Path, out: Console) -> Iterator[EventStore]:
+    """The recorded run to backtest: this ledger, another one by URL, or an exported slice (imported
+    into a scratch ledger first)."""
+    from eventstore import open_ledger
+    from replay.exchange import import_slice
+
+    if source is None:
+        yield app.ledger.store
+        return
+    if "://" in source:
+        with open_ledger(source) as ledger:
+            yield ledger.store
+        return
+    with open_ledger(f"sqlite:///{scratch}/source.sqlite") as ledger, Path(source).open("rb") as f:
+        appended, _ = import_slice(ledger.store, f)
+        out.print(f"imported {appended} events from {source}", highlight=False)
+        yield ledger.store
 
 
 def _print_backtest(report: object, out: Console) -> None:

@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="last day (included) or an ISO end time (excluded)")
     backtest.add_argument("--cities", help="comma-separated city codes (default: all enabled)")
     backtest.add_argument("--strategy", help="one configured strategy (default: all)")
+    backtest.add_argument("--source", help="the recorded run: a ledger URL or an exported slice "
+                                           "(.jsonl) (default: MILKBOT_DATABASE_URL's ledger)")
     backtest.add_argument("--json", type=Path, help="write the report as JSON here")
     backtest.add_argument("--csv", type=Path, help="write the per-trade diff as CSV here")
     return parser

@@ -68,3 +68,13 @@ def test_explain_export_import_and_backtest(ledger_url: str, tmp_path: Path,
     assert main(["backtest", "--from", "2026-08-28", "--to", "2026-08-28",
                  "--strategy", "nope"]) == EXIT_ERROR
     assert "unknown strategy" in capsys.readouterr().err
+
+    exported = tmp_path / "exported.jsonl"
+    assert main(["replay", "export", str(exported)]) == 0
+    from_file = tmp_path / "from-slice.json"
+    assert main(["backtest", "--from", "2026-08-28", "--to", "2026-08-28", "--source", str(exported),
+                 "--json", str(from_file)]) == 0
+    assert json.loads(from_file.read_text())["source"] == answer["source"]  # the same recorded run
+    assert main(["backtest", "--from", "2026-08-28", "--to", "2026-08-28",
+                 "--source", str(tmp_path / "missing.jsonl")]) == EXIT_ERROR
+    assert "missing.jsonl: No such file or directory" in capsys.readouterr().err
