@@ -55,8 +55,10 @@ def browser_missing(reason: str) -> None:
     pytest.skip(f"headless Chromium unavailable: {reason}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope, not session: Playwright's sync API holds an event loop in the main thread for
+    # as long as it runs, and later tests that call asyncio.run() must find none.
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as e:
