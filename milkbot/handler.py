@@ -40,6 +40,7 @@ from adapters.nws.client import NwsClient
 from adapters.nws.errors import NwsError
 from adapters.nws.snapshots import WeatherSnapshotter, weather_stream
 from domain.book import mark_price
+from domain.climate_day import climate_day_of, climate_day_start
 from domain.config import CityConfig, MilkbotConfig
 from domain.decision import DecisionInputs, Portfolio, decide
 from domain.events import (
@@ -125,7 +126,13 @@ FeedFactory = Callable[[Callable[[Sequence[Event]], object]], tuple[MarketFeed, 
 
 @dataclass(frozen=True)
 class Cadence:
-    """How often each job runs, in the handler's (possibly simulated) time."""
+    """How often each job runs, in the handler's (possibly simulated) time.
+
+    A city's ladders are snapshotted faster when it matters most (``next_run``): a daily-high
+    ladder every ``near_close_daily_high`` in the ``near_close`` before its climate day closes
+    (local standard midnight, when trading stops), and right after each hour's routine observation
+    (METARs are issued at about :51-:54, so a run at ``observation_minute`` sees the new high);
+    a monthly ladder every ``near_close_monthly`` on the last climate day of its month."""
 
     daily_high: timedelta = timedelta(minutes=15)
     monthly: timedelta = timedelta(hours=1)
@@ -133,9 +140,32 @@ class Cadence:
     reconcile: timedelta = timedelta(minutes=30)
     climate_reports: timedelta = timedelta(hours=1)
     equity: timedelta = timedelta(minutes=15)
+    near_close: timedelta = timedelta(hours=2)
+    near_close_daily_high: timedelta = timedelta(minutes=5)
+    near_close_monthly: timedelta = timedelta(minutes=15)
+    observation_minute: int | None = 55
 
     def of(self, kind: MarketKind) -> timedelta:
         return self.daily_high if kind is MarketKind.DAILY_HIGH else self.monthly
+
+    def next_run(self, kind: MarketKind, zone: str, now: datetime) -> datetime:
+        """When a city's ``kind`` cycle that ran at ``now`` runs next."""
+        if self.of(kind) <= timedelta(0):
+            return now
+        day = climate_day_of(zone, now)
+        if kind is not MarketKind.DAILY_HIGH:
+            last_day = (day + timedelta(days=1)).month != day.month
+            return now + (self.near_close_monthly if last_day else self.monthly)
+        closes = climate_day_start(zone, day + timedelta(days=1))
+        if closes - now <= self.near_close:
+            return now + self.near_close_daily_high
+        following = now + self.daily_high
+        if self.observation_minute is not None:
+            observed = now.replace(minute=self.observation_minute, second=0, microsecond=0)
+            if observed <= now:
+                observed += timedelta(hours=1)
+            following = min(following, observed)
+        return following
 
 
 @dataclass
@@ -311,8 +341,9 @@ class CommandHandler:
         self._cancel_halted()
         for city in self.cities.values():
             for kind in KINDS:
-                if city.source(kind) is not None and self._is_due(f"{city.code}:{kind.value}", now,
-                                                                    self.cadence.of(kind)):
+                if city.source(kind) is not None and self._is_due_at(
+                        f"{city.code}:{kind.value}", now,
+                        partial(self.cadence.next_run, kind, city.timezone, now)):
                     started = time.perf_counter()
                     self._guarded(f"{city.code} {kind.value} cycle", partial(self._cycle, city, kind))
                     if self.metrics is not None:
@@ -334,6 +365,13 @@ class CommandHandler:
         if due is not None and now < due:
             return False
         self._due[job] = now + every
+        return True
+
+    def _is_due_at(self, job: str, now: datetime, next_run: Callable[[], datetime]) -> bool:
+        due = self._due.get(job)
+        if due is not None and now < due:
+            return False
+        self._due[job] = next_run()
         return True
 
     def _guarded(self, what: str, job: Callable[[], object]) -> None:

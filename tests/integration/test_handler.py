@@ -98,7 +98,8 @@ def handler_on_simulators(tmp_path: Path, *, paper: bool = False
         app = Milkbot(settings=settings, ledger=ledger, projections=all_projections())
         seen: list[Event] = []
         cadence = Cadence(daily_high=timedelta(hours=6), monthly=timedelta(hours=12),
-                          fills=timedelta(hours=1), reconcile=timedelta(hours=4))
+                          fills=timedelta(hours=1), reconcile=timedelta(hours=4),
+                          near_close=timedelta(0), observation_minute=None)
         venue = PaperVenue(kalshi, clock, starting_balance=config().trading.paper_balance) if paper else None
         _, version, _ = record_config(app, now=clock())
         yield Rig(CommandHandler(app, config(), version, clock=clock, kalshi=kalshi, nws=nws,
