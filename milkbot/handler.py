@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
-from typing import Protocol
+from typing import Literal, Protocol
 
 from adapters.kalshi.client import KalshiClient
 from adapters.kalshi.errors import KalshiError, KalshiUnavailable, RateLimited
@@ -380,14 +380,19 @@ class CommandHandler:
             job()
         except Exception as e:
             log.exception("%s failed", what)
-            now = self.clock()
-            stream = f"alert:cycle:{what.replace(' ', '-')}:{now.isoformat()}"
             text = "".join(traceback.format_exception(e))[-4_000:]
-            self.record([AlertRaised(
-                event_id=deterministic_id("alert", stream), stream=stream, version=1, recorded_at=now,
-                correlation_id=deterministic_id("cycle error", stream), severity="critical",
-                kind="cycle_error", message=f"{what} failed: {type(e).__name__}: {str(e)[:300]}",
-                context={"traceback": text})])
+            self._alert(f"cycle:{what.replace(' ', '-')}", "critical", "cycle_error",
+                        f"{what} failed: {type(e).__name__}: {str(e)[:300]}", {"traceback": text})
+
+    def _alert(self, topic: str, severity: Literal["info", "warning", "critical"], kind: str,
+               message: str, context: dict[str, str] | None = None) -> None:
+        """Record an ``AlertRaised`` in its own stream ``alert:{topic}:{now}``."""
+        now = self.clock()
+        stream = f"alert:{topic}:{now.isoformat()}"
+        self.record([AlertRaised(
+            event_id=deterministic_id("alert", stream), stream=stream, version=1, recorded_at=now,
+            correlation_id=deterministic_id(kind, stream), severity=severity, kind=kind, message=message,
+            context=context or {})])
 
     # -- one city's cycle -------------------------------------------------------------------------
 
@@ -540,25 +545,16 @@ class CommandHandler:
         the market feeds go stale and their breakers trip."""
         if self.exchange_down_since is not None:
             return
-        now = self.exchange_down_since = self.clock()
-        stream = f"alert:exchange-unreachable:{now.isoformat()}"
-        self.record([AlertRaised(
-            event_id=deterministic_id("alert", stream), stream=stream, version=1, recorded_at=now,
-            correlation_id=deterministic_id("exchange down", stream), severity="warning",
-            kind="exchange_unreachable",
-            message=f"the exchange did not answer ({what}: {error}); reconciling when it returns")])
+        self.exchange_down_since = self.clock()
+        self._alert("exchange-unreachable", "warning", "exchange_unreachable",
+                    f"the exchange did not answer ({what}: {error}); reconciling when it returns")
 
     def _exchange_answered(self) -> None:
         if self.exchange_down_since is None:
             return
         down_since, self.exchange_down_since = self.exchange_down_since, None
-        now = self.clock()
-        stream = f"alert:exchange-returned:{now.isoformat()}"
-        self.record([AlertRaised(
-            event_id=deterministic_id("alert", stream), stream=stream, version=1, recorded_at=now,
-            correlation_id=deterministic_id("exchange back", stream), severity="info",
-            kind="exchange_returned",
-            message=f"the exchange answers again after {now - down_since}; reconciling now")])
+        self._alert("exchange-returned", "info", "exchange_returned",
+                    f"the exchange answers again after {self.clock() - down_since}; reconciling now")
         self._recovered = True
         self._due.pop("reconcile", None)  # due at once: at this step's reconciliation
 
