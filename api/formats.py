@@ -38,6 +38,18 @@ def per_contract(price_units: int, counts: int) -> str | None:
     return str(amount if amount else Decimal("0.0000"))
 
 
+def average_price(cost: int, position: int) -> str | None:
+    """What an open position paid per contract on its own side: ``cost`` is in YES terms (micros,
+    ``domain.positions``), so a NO position's price is one less its YES price (``"0.5700"``)."""
+    if position == 0:
+        return None
+    yes = Decimal(cost) / position
+    own = yes if position > 0 else PRICE_SCALE - yes
+    # Average cost is kept to half a micro; a price is shown within 0..1 whatever the rounding.
+    own = min(max(own, Decimal(0)), Decimal(PRICE_SCALE))
+    return str((own / PRICE_SCALE).quantize(TEN_THOUSANDTH))
+
+
 def ratio(part: int | float, whole: int | float) -> float | None:
     return None if not whole else part / whole
 

@@ -68,17 +68,41 @@ BUCKET = _object({"bucket": {"type": "integer", "minimum": 0, "maximum": 9},
                   "lower": {"type": "number"}, "upper": {"type": "number"}, "count": COUNT,
                   "mean_forecast": SHARE, "observed_frequency": SHARE})
 KINDS = [k.value for k in MarketKind]
+SIDE: Schema = {"type": "string", "enum": ["yes", "no"]}
+#: A market's terms, as the venue gives them (Kalshi's ``strike_type``, ``floor_strike``,
+#: ``cap_strike``): a ``T79`` ticker may be either tail, its strike type says which.
+STRIKES: dict[str, Schema] = {
+    "strike_type": {**_nullable(TEXT), "description": "Kalshi's strike type: `less` (below "
+                    "cap_strike), `greater` (above floor_strike), `between` (floor_strike to "
+                    "cap_strike, inclusive), ...; null when we never saw the market's terms"},
+    "floor_strike": {**_nullable(TEXT), "description": "the lower strike, a decimal string"},
+    "cap_strike": {**_nullable(TEXT), "description": "the upper strike, a decimal string"},
+}
+HOLDING: Schema = {**_object({
+    "side": SIDE, "count": CONTRACTS,
+    "average_price": {**PRICE, "description": "what the position cost per contract, on its side"},
+    "unrealized": {**MONEY, "description": "the position at the market's mark less its cost"},
+}, nullable=True), "description": "our open position in this market, counting only fills at "
+                                  "least `delay_minutes` old; null: we hold none"}
+CLOSED: Schema = {**_object({"side": SIDE, "count": CONTRACTS}, nullable=True),
+                  "description": "what we held when it settled (the contracts the settlement "
+                                 "closed), counting only fills at least `delay_minutes` old; "
+                                 "null: we were flat at the close"}
 MARKET = _object({
-    "ticker": TEXT, "status": TEXT, "strike_type": _nullable(TEXT),
-    "floor_strike": _nullable(TEXT), "cap_strike": _nullable(TEXT), "yes_bid": _nullable(PRICE),
-    "yes_ask": _nullable(PRICE), "mark": _nullable(PRICE), "close_time": _nullable(TIME)})
+    "ticker": TEXT, "status": TEXT, **STRIKES, "yes_bid": _nullable(PRICE),
+    "yes_ask": _nullable(PRICE), "mark": _nullable(PRICE), "close_time": _nullable(TIME),
+    "position": HOLDING})
 LADDER = _object({"event_ticker": TEXT, "kind": {"type": "string", "enum": KINDS},
                   "seen_at": TIME, "close_time": _nullable(TIME),
                   "markets": {"type": "array", "items": MARKET}})
-SETTLEMENT = _object({"ticker": TEXT, "result": {"type": "string", "enum": ["yes", "no", "scalar"]},
-                      "settled_at": TIME, "pnl": MONEY})
+SETTLEMENT = _object({
+    "ticker": TEXT, **STRIKES,
+    "result": {"type": "string", "enum": ["yes", "no", "scalar"],
+               "description": "how the market settled (scalar: between YES and NO)"},
+    "settled_at": TIME, "position": CLOSED,
+    "pnl": {**MONEY, "description": "what the market made us, fees included"}})
 TRADE = _object({"id": TEXT, "ts": {**TIME, "description": "when it was executed"}, "city": TEXT,
-                 "ticker": TEXT, "side": {"type": "string", "enum": ["yes", "no"]},
+                 "ticker": TEXT, **STRIKES, "side": SIDE,
                  "action": {"type": "string", "enum": ["buy", "sell"]}, "price": PRICE,
                  "count": CONTRACTS, "fee": MONEY})
 ERROR = _object({"error": TEXT})
@@ -131,8 +155,9 @@ def document(config: MilkbotConfig) -> Schema:
                 "daily_pnl": {**MONEY, "description": "equity now less the curve at day_start"},
                 "peak_equity": MONEY, "drawdown": MONEY, "max_drawdown": MONEY, **PNL,
                 "execution": _object(EXECUTION)})),
-            "/api/public/cities": _get("The cities: markets, positions, P&L, settlements", _object({
-                **ENVELOPE, "cities": {"type": "array", "items": city_answer}})),
+            "/api/public/cities": _get(
+                "The cities: markets (with our delayed positions), P&L, settlements",
+                _object({**ENVELOPE, "cities": {"type": "array", "items": city_answer}})),
             "/api/public/trades": _get("Our trades, newest first", _object({
                 **ENVELOPE, "trades": {"type": "array", "items": TRADE},
                 "next_cursor": _nullable(TEXT)}), [
@@ -142,8 +167,16 @@ def document(config: MilkbotConfig) -> Schema:
                        "the next_cursor of the previous page"),
                 since, until, city]),
             "/api/public/equity": _get("The hourly equity curve", _object({
-                **ENVELOPE, "points": {"type": "array", "items": _object(POINT)},
-                "current": _object(POINT, nullable=True)}), [
+                **ENVELOPE,
+                "points": {"type": "array", "items": _object(POINT), "description": (
+                    "oldest first, one per UTC hour at most, written only where the equity "
+                    "moved (it holds its value until the next point). A point at hour H is the "
+                    "equity as of H: every event up to and including H and every fill at least "
+                    "`delay_minutes` old at H. A point is written once the ledger clock has "
+                    "passed its hour, so every point is older than `current`, and the point at "
+                    "H is what `current` said when `as_of` was H")},
+                "current": {**_object(POINT, nullable=True), "description": (
+                    "the equity as of `as_of` (the summary's); null: an empty ledger")}}), [
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_POINTS,
                                  "default": DEFAULT_POINTS}, "the latest this many points"),
                 since, until]),

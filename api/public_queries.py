@@ -2,9 +2,11 @@
 
 Every answer is a function of the tables and the ledger clock ``as_of`` they reflect. What is ours
 comes only from tables the delay already governs (``proj_public_trades`` from the public feed,
-``proj_public_*`` from the public portfolio), and the trade feed is checked against the delay once
-more here: a trade is served only when ``ts + delay <= as_of``, whatever the query asks. What is not
-ours (the venue's books, settled forecasts' scores) is served as it is.
+``proj_public_*`` from the public portfolio: its positions count only released fills, and of its
+fills table only the released rows are read), and fills are checked against the delay once more
+here: a trade, or a fill counted in what a settlement closed, is served only when
+``ts + delay <= as_of``, whatever the query asks. What is not ours (the venue's books and market
+terms, settled forecasts' scores) is served as it is.
 
 Every query is bounded: lists are paged or capped, lookups go through primary keys or indexes, and
 the only aggregations run over small tables (a row per city, per probability bucket and lead, per
@@ -22,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from api.formats import contracts, dollars, per_contract, price, ratio
+from api.formats import average_price, contracts, dollars, per_contract, price, ratio
 from domain.config import MilkbotConfig
 from eventstore.backend import ReadModelTx, Row
 from projections.public_portfolio import ALL, STAT_COLUMNS
@@ -33,6 +35,8 @@ from projections.timefmt import from_text, to_text
 MAX_SKIP = 10_000
 #: Recent settled markets shown per city.
 RECENT_SETTLEMENTS = 5
+#: The most markets one ``IN (...)`` names (SQLite's oldest limit on parameters is 999).
+LOOKUP_CHUNK = 500
 BUCKETS = 10
 
 
@@ -151,7 +155,9 @@ def _execution(s: dict[str, int]) -> dict[str, Any]:
 
 
 def _equity_at(tx: ReadModelTx, moment: datetime) -> int:
-    """The curve's value at ``moment``: its last point at or before it (zero before the first)."""
+    """The curve's value at ``moment``: its last point at or before it (zero before the first).
+    Only for a moment the ledger clock has passed: the point of the clock's own hour is written
+    once the clock has moved past it."""
     rows = tx.execute("SELECT equity FROM proj_public_equity WHERE hour <= ? "
                       "ORDER BY hour DESC LIMIT 1", (to_text(moment),))
     return int(rows[0][0]) if rows else 0
@@ -164,7 +170,10 @@ def summary(tx: ReadModelTx, as_of: datetime | None, context: PublicContext) -> 
     peak = max(int(state.get("peak", 0)), equity)
     day_start = None if as_of is None else as_of.astimezone(UTC).replace(
         hour=0, minute=0, second=0, microsecond=0)
-    start_equity = 0 if day_start is None else _equity_at(tx, day_start)
+    # The day starts with the equity as of its midnight, events at midnight included (the rule
+    # of the curve's points); on the stroke of midnight that is the equity now.
+    start_equity = (0 if day_start is None else equity if day_start == as_of
+                    else _equity_at(tx, day_start))
     return {
         **_envelope(as_of, context),
         "equity": dollars(equity),
@@ -190,11 +199,62 @@ def execution(tx: ReadModelTx, as_of: datetime | None, context: PublicContext) -
 
 # -- cities -----------------------------------------------------------------------------------------
 
-def _market(m: list[Any]) -> dict[str, Any]:
+def _lookup(tx: ReadModelTx, sql: str, tickers: list[str], *params: Any) -> list[Row]:
+    """``sql`` (whose ``{tickers}`` is a list of placeholders, after any other parameter's) over
+    ``tickers``, a chunk at a time."""
+    rows: list[Row] = []
+    unique = sorted(set(tickers))
+    for start in range(0, len(unique), LOOKUP_CHUNK):
+        chunk = unique[start:start + LOOKUP_CHUNK]
+        rows += tx.execute(sql.format(tickers=", ".join("?" * len(chunk))), [*params, *chunk])
+    return rows
+
+
+def _strikes(tx: ReadModelTx, tickers: list[str]) -> dict[str, dict[str, str | None]]:
+    """Each market's terms as the venue last showed them (nulls for a market never snapshotted)."""
+    return {t: {"strike_type": kind, "floor_strike": floor, "cap_strike": cap}
+            for t, kind, floor, cap in _lookup(
+                tx, "SELECT ticker, strike_type, floor_strike, cap_strike FROM proj_board_strikes "
+                    "WHERE ticker IN ({tickers})", tickers)}
+
+
+_NO_STRIKES: dict[str, str | None] = {"strike_type": None, "floor_strike": None, "cap_strike": None}
+
+
+def _side(position: int) -> str:
+    return "yes" if position > 0 else "no"
+
+
+def _held(tx: ReadModelTx, tickers: list[str]) -> dict[str, dict[str, Any]]:
+    """Our open position in each of ``tickers`` we hold, from the public portfolio (which counts a
+    fill only once it is the delay old), in the side's own terms."""
+    return {t: {"side": _side(position), "count": contracts(abs(position)),
+                "average_price": average_price(int(cost), position),
+                "unrealized": dollars(int(unrealized))}
+            for t, position, cost, unrealized in _lookup(
+                tx, "SELECT ticker, position, cost, unrealized FROM proj_public_positions "
+                    "WHERE ticker IN ({tickers}) AND position <> 0", tickers)}
+
+
+def _closed(tx: ReadModelTx, tickers: list[str], as_of: datetime | None,
+            context: PublicContext) -> dict[str, int]:
+    """The contracts (YES terms) each settlement of ``tickers`` closed: the market's released
+    fills, netted, each checked against the delay once more."""
+    if as_of is None:
+        return {}
+    # In YES terms (``domain.positions.yes_terms``): buying YES or selling NO adds YES contracts.
+    return {t: int(net) for t, net in _lookup(
+        tx, "SELECT ticker, SUM(CASE WHEN (side = 'yes') = (action = 'buy') THEN count "
+            "ELSE -count END) FROM proj_public_portfolio_fills "
+            "WHERE released = 1 AND ts <= ? AND ticker IN ({tickers}) GROUP BY ticker",
+        tickers, to_text(as_of - context.delay))}
+
+
+def _market(m: list[Any], held: dict[str, dict[str, Any]]) -> dict[str, Any]:
     ticker, status, strike_type, floor, cap, yes_bid, yes_ask, mark, close_time = m
     return {"ticker": ticker, "status": status, "strike_type": strike_type, "floor_strike": floor,
             "cap_strike": cap, "yes_bid": price(yes_bid), "yes_ask": price(yes_ask),
-            "mark": price(mark), "close_time": close_time}
+            "mark": price(mark), "close_time": close_time, "position": held.get(ticker)}
 
 
 def _result(settled_value: int) -> str:
@@ -203,26 +263,35 @@ def _result(settled_value: int) -> str:
 
 def cities(tx: ReadModelTx, as_of: datetime | None, context: PublicContext) -> dict[str, Any]:
     stats = _stats(tx)
+    boards = [(event_ticker, city, kind, seen_at, close_time, orjson.loads(markets))
+              for event_ticker, city, kind, seen_at, close_time, markets in tx.execute(
+                  "SELECT event_ticker, city, kind, snapshot_at, close_time, markets "
+                  "FROM proj_board_ladders ORDER BY city, kind, event_ticker")]
+    held = _held(tx, [m[0] for *_, markets in boards for m in markets])
     ladders: dict[str, list[dict[str, Any]]] = {}
-    for event_ticker, city, kind, seen_at, close_time, markets in tx.execute(
-            "SELECT event_ticker, city, kind, snapshot_at, close_time, markets "
-            "FROM proj_board_ladders ORDER BY city, kind, event_ticker"):
+    for event_ticker, city, kind, seen_at, close_time, markets in boards:
         ladders.setdefault(city, []).append({
             "event_ticker": event_ticker, "kind": kind, "seen_at": seen_at,
-            "close_time": close_time, "markets": [_market(m) for m in orjson.loads(markets)]})
+            "close_time": close_time, "markets": [_market(m, held) for m in markets]})
+    settled = {city.code: tx.execute(
+        "SELECT ticker, settled_value, realized - fees, settled_at FROM proj_public_positions "
+        "WHERE city = ? AND settled_at IS NOT NULL AND fills > 0 "
+        "ORDER BY settled_at DESC, ticker DESC LIMIT ?", (city.code, RECENT_SETTLEMENTS))
+        for city in context.config.cities}
+    tickers = [row[0] for rows in settled.values() for row in rows]
+    strikes, closed = _strikes(tx, tickers), _closed(tx, tickers, as_of, context)
     answer = []
     for city in context.config.cities:
-        settled = tx.execute(
-            "SELECT ticker, settled_value, realized - fees, settled_at FROM proj_public_positions "
-            "WHERE city = ? AND settled_at IS NOT NULL AND fills > 0 "
-            "ORDER BY settled_at DESC, ticker DESC LIMIT ?", (city.code, RECENT_SETTLEMENTS))
         answer.append({
             "code": city.code, "name": city.name, "timezone": city.timezone,
             "enabled": city.enabled, **_pnl(stats.get(city.code, _NO_STATS)),
             "ladders": ladders.get(city.code, []),
             "recent_settlements": [
-                {"ticker": t, "result": _result(v), "settled_at": at, "pnl": dollars(int(pnl))}
-                for t, v, pnl, at in settled],
+                {"ticker": t, "result": _result(v), "settled_at": at, "pnl": dollars(int(pnl)),
+                 **strikes.get(t, _NO_STRIKES),
+                 "position": None if not closed.get(t) else {
+                     "side": _side(closed[t]), "count": contracts(abs(closed[t]))}}
+                for t, v, pnl, at in settled[city.code]],
         })
     return {**_envelope(as_of, context), "cities": answer}
 
@@ -267,11 +336,12 @@ def trades(tx: ReadModelTx, as_of: datetime | None, context: PublicContext,
         last = page[-1][0]
         at_last = sum(1 for r in page if r[0] == last) + (skip if last == to_text(bound) else 0)
         next_cursor = Cursor(from_text(last), at_last).encode()
+    strikes = _strikes(tx, [r[2] for r in page])
     return {
         **_envelope(as_of, context),
         "trades": [{"id": public_id(fill_id), "ts": ts, "city": city, "ticker": ticker,
-                    "side": side, "action": action, "price": price(p), "count": contracts(c),
-                    "fee": dollars(fee)}
+                    **strikes.get(ticker, _NO_STRIKES), "side": side, "action": action,
+                    "price": price(p), "count": contracts(c), "fee": dollars(fee)}
                    for ts, city, ticker, side, action, p, c, fee, fill_id in page],
         "next_cursor": next_cursor,
     }
@@ -279,7 +349,12 @@ def trades(tx: ReadModelTx, as_of: datetime | None, context: PublicContext,
 
 def equity(tx: ReadModelTx, as_of: datetime | None, context: PublicContext,
            query: RangeQuery) -> dict[str, Any]:
-    """The hourly points in range, oldest first (the latest ``limit`` of them)."""
+    """The hourly points in range, oldest first (the latest ``limit`` of them), and the equity now.
+
+    A point at hour ``H`` is the equity as of ``H``: every event up to and including ``H`` and
+    every fill due by ``H`` (``projections.public_portfolio``). It is written once the clock has
+    passed ``H``, so every point is older than ``current``, and the point at ``H`` is what
+    ``current`` said when ``as_of`` was ``H``."""
     if as_of is None:
         return {**_envelope(as_of, context), "points": [], "current": None}
     upper = as_of if query.until is None else min(as_of, query.until)

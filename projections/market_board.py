@@ -14,6 +14,10 @@ What it folds:
 - ``WeatherSnapshotted``: the city's ``weather:{kind}`` feed's latest good read (the kind is the
   last part of its stream, ``weather:{city}:{kind}``, as the snapshotter names it).
 
+Every market a snapshot shows also leaves its terms (strike type and strikes) behind, kept after
+its ladder has left the board: a settled market, or an old trade in it, still reads as the range
+it priced (a ``T79`` ticker does not say whether it is the low tail or the high one).
+
 Tables (prefix ``proj_``):
 
 - ``board_ladders``: one row per current ladder (event ticker): city, kind, when it was seen, the
@@ -21,6 +25,8 @@ Tables (prefix ``proj_``):
   (``[ticker, status, strike_type, floor, cap, yes_bid, yes_ask, mark, close_time]``, prices in
   1/10,000 dollar, strikes as strings, times as ISO 8601).
 - ``board_feeds``: ``city|feed`` -> the ``recorded_at`` of its latest good snapshot.
+- ``board_strikes``: every market ever snapshotted -> its strike type and strikes (strings), as
+  the latest snapshot in log order gave them.
 - ``board_clock``: the ledger clock the pruning has reached.
 """
 
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import ClassVar
 
 from domain.book import best_bid, mark_price, yes_ask
@@ -40,6 +47,7 @@ from projections.timefmt import from_text, to_text
 UNDATED = timedelta(days=1)
 LADDER_COLUMNS = ("event_ticker", "city", "kind", "snapshot_at", "close_time", "markets")
 FEED_COLUMNS = ("feed_key", "city", "feed", "last_good")
+STRIKE_COLUMNS = ("ticker", "strike_type", "floor_strike", "cap_strike")
 
 
 class MarketBoardProjection(Projection):
@@ -54,6 +62,9 @@ class MarketBoardProjection(Projection):
             "feed_key TEXT PRIMARY KEY, city TEXT NOT NULL, feed TEXT NOT NULL, last_good TEXT NOT NULL"
         ),
         "board_clock": "name TEXT PRIMARY KEY, as_of TEXT NOT NULL",
+        "board_strikes": (
+            "ticker TEXT PRIMARY KEY, strike_type TEXT, floor_strike TEXT, cap_strike TEXT"
+        ),
     }
 
     def __init__(self, prefix: str = "proj_") -> None:
@@ -68,10 +79,12 @@ class MarketBoardProjection(Projection):
         self._seen: dict[str, datetime] = {}
         self._ends: dict[str, datetime] = {}
         self.feeds: dict[str, Row] = {}
+        self.strikes: dict[str, Row] = {}
         self.clock: datetime | None = None
         self._dirty_ladders: set[str] = set()
         self._gone_ladders: set[str] = set()
         self._dirty_feeds: set[str] = set()
+        self._dirty_strikes: set[str] = set()
         self._clock_moved = False
 
     def load(self, tx: ReadModelTx) -> None:
@@ -85,12 +98,15 @@ class MarketBoardProjection(Projection):
                                         self._seen[event_ticker] + UNDATED)
         self.feeds = {r[0]: tuple(r) for r in tx.execute(
             f"SELECT {', '.join(FEED_COLUMNS)} FROM {self.table('board_feeds')}")}
+        self.strikes = {r[0]: tuple(r) for r in tx.execute(
+            f"SELECT {', '.join(STRIKE_COLUMNS)} FROM {self.table('board_strikes')}")}
         rows = tx.execute(f"SELECT as_of FROM {self.table('board_clock')} WHERE name = 'ledger'")
         self.clock = from_text(rows[0][0]) if rows else None
 
     def apply(self, event: Event, ledger_time: datetime) -> None:
         self._advance(ledger_time)
         if isinstance(event, MarketSnapshotted):
+            self._strikes(event)
             self._ladder(event)
             self._feed(event.city, f"market:{event.kind.value}", event.recorded_at)
         elif isinstance(event, WeatherSnapshotted):
@@ -135,9 +151,7 @@ class MarketBoardProjection(Projection):
         if isinstance(kept, tuple):
             return kept
         markets = [
-            [q.ticker, q.status, q.strike_type,
-             None if q.floor_strike is None else str(q.floor_strike),
-             None if q.cap_strike is None else str(q.cap_strike),
+            [q.ticker, q.status, q.strike_type, _strike(q.floor_strike), _strike(q.cap_strike),
              best_bid(q.yes_bids), yes_ask(q), mark_price(q),
              None if q.close_time is None else to_text(q.close_time)]
             for q in kept.markets
@@ -148,6 +162,13 @@ class MarketBoardProjection(Projection):
                json.dumps(markets, separators=(",", ":")))
         self.ladders[event_ticker] = row
         return row
+
+    def _strikes(self, event: MarketSnapshotted) -> None:
+        for q in event.markets:
+            row = (q.ticker, q.strike_type, _strike(q.floor_strike), _strike(q.cap_strike))
+            if self.strikes.get(q.ticker) != row:
+                self.strikes[q.ticker] = row
+                self._dirty_strikes.add(q.ticker)
 
     def _feed(self, city: str, feed: str, at: datetime) -> None:
         key = f"{city}|{feed}"
@@ -163,11 +184,18 @@ class MarketBoardProjection(Projection):
                [self._row(t) for t in sorted(self._dirty_ladders)])
         upsert(tx, self.table("board_feeds"), FEED_COLUMNS, FEED_COLUMNS[:1],
                [self.feeds[k] for k in sorted(self._dirty_feeds)])
+        upsert(tx, self.table("board_strikes"), STRIKE_COLUMNS, STRIKE_COLUMNS[:1],
+               [self.strikes[t] for t in sorted(self._dirty_strikes)])
         if self._clock_moved and self.clock is not None:
             upsert(tx, self.table("board_clock"), ("name", "as_of"), ("name",),
                    [("ledger", to_text(self.clock))])
         self._dirty_ladders.clear()
         self._gone_ladders.clear()
         self._dirty_feeds.clear()
+        self._dirty_strikes.clear()
         self._clock_moved = False
+
+
+def _strike(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
 

@@ -13,12 +13,16 @@ Equity is what trading made: the cash fills, fees and settlements moved, plus th
 their marks (``realized + unrealized - fees``), so it starts at zero. The account's balance (what
 was deposited) is the venue's business and not public.
 
-The curve is one point per ledger hour ``H`` (UTC): the delayed portfolio as it stood when the
-ledger clock first reached ``H``, counting the fills and orders due by ``H``. A point is written only
-when it differs from the one before (a flat stretch is one point, however long), so a ledger with
-years between two events costs no more rows than one without. Points are emitted while folding the
-events in log order, never at a batch's end, so the rows do not depend on where batches are cut:
-a rebuild writes the same ones.
+The curve is one point per ledger hour ``H`` (UTC): the delayed portfolio as of ``H``, that is
+after every event folded while the ledger clock stood at or before ``H`` (one recorded at exactly
+``H`` included) and every fill and order due at or before ``H``. So the point at ``H`` is what the
+summary said when the ledger clock stood at ``H``. The events at ``H`` are all in only once the
+clock has passed ``H``, so the point is written then: the curve's points are always older than the
+clock (the portfolio at the clock itself is the summary's). A point is written only when it differs
+from the one before (a flat stretch is one point, however long), so a ledger with years between two
+events costs no more rows than one without. Points are emitted while folding the events in log
+order, never at a batch's end, so the rows do not depend on where batches are cut: a rebuild writes
+the same ones.
 
 Execution quality counts an order once it is public (its submission at least the delay old) and its
 fills as they become public: contracts ordered and filled, slippage per filled contract against the
@@ -29,7 +33,9 @@ are not folded, as there).
 Tables (prefix ``proj_``):
 
 - ``public_positions``: per market, the delayed position (YES terms) and its P&L (micros), the
-  settlement and when it was recorded.
+  settlement and when it was recorded. A settlement closes the position (it reads zero after); the
+  contracts it closed are the market's released fills, netted (``public_portfolio_fills``, indexed
+  by market for that).
 - ``public_stats``: per scope (``all`` and each city): P&L, open positions, trades, settled and
   winning markets (a market is won when its realized P&L after fees is positive), and execution
   sums (slippage in price units x count units, first-fill times in microseconds).
@@ -201,6 +207,9 @@ class PublicPortfolioProjection(Projection):
         # A city's latest settled markets, newest first, without reading the others.
         tx.execute(f"CREATE INDEX IF NOT EXISTS {self.table('public_positions_settled')} "
                    f"ON {self.table('public_positions')} (city, settled_at)")
+        # The public fills of a few markets (the contracts a settlement closed), by market.
+        tx.execute(f"CREATE INDEX IF NOT EXISTS {self.table('public_portfolio_fills_by_ticker')} "
+                   f"ON {self.table('public_portfolio_fills')} (ticker, released)")
 
     def _clear(self) -> None:
         self.clock: datetime | None = None
@@ -292,16 +301,18 @@ class PublicPortfolioProjection(Projection):
             return
         if now <= self.clock:
             return  # the clock never runs backwards
-        # The first hour not yet passed; once the clock has moved, it is always the one after it.
-        hour = floor_hour(self.clock) + HOUR
-        while hour <= now:
+        # The first hour whose point is not written: the clock's own hour when it stands on one
+        # (the events recorded at that instant belong to it), else the next. Its point is due
+        # now that the clock passes it; the event that moved the clock is not in it.
+        hour = ceil_hour(self.clock)
+        while hour < now:
             self._release(hour)
             self._point(hour)
             # Until the next release or event the portfolio stands still: the hours in between
             # would repeat this point, so they are skipped rather than compared one by one.
             due = self._next_due()
-            hour = max(hour + HOUR, ceil_hour(due) if due is not None and due <= now
-                       else floor_hour(now) + HOUR)
+            hour = max(hour + HOUR, ceil_hour(due) if due is not None and due < now
+                       else ceil_hour(now))
         self._release(now)
         self.clock = now
         self._clock_moved = True

@@ -115,22 +115,36 @@
   }
 
   /** A market's range from its strikes: "<79°", "79–80°", ">86°", ">2.5 in" (``unit`` false:
-   * ">2.5", for a ladder whose heading names the unit). */
-  function strikeLabel(market, kind, unit = true) {
+   * ">2.5", for a ladder whose heading names the unit); null when its terms do not say. */
+  function strikeRange(market, kind, unit = true) {
     const suffix = unit || kind === "daily_high" ? (KIND[kind] || { unit: "" }).unit : "";
     const floor = market.floor_strike, cap = market.cap_strike;
-    if (market.strike_type === "less" && cap !== null) return `<${strikeNumber(cap)}${suffix}`;
-    if (market.strike_type === "greater" && floor !== null) return `>${strikeNumber(floor)}${suffix}`;
-    if (market.strike_type === "between" && floor !== null && cap !== null) {
-      return `${strikeNumber(floor)}–${strikeNumber(cap)}${suffix}`;
+    const has = (v) => v !== null && v !== undefined;
+    switch (market.strike_type) {
+      case "less": return has(cap) ? `<${strikeNumber(cap)}${suffix}` : null;
+      case "less_or_equal": return has(cap) ? `≤${strikeNumber(cap)}${suffix}` : null;
+      case "greater": return has(floor) ? `>${strikeNumber(floor)}${suffix}` : null;
+      case "greater_or_equal": return has(floor) ? `≥${strikeNumber(floor)}${suffix}` : null;
+      case "between": return has(floor) && has(cap) ? `${strikeNumber(floor)}–${strikeNumber(cap)}${suffix}` : null;
+      default: return null;
     }
-    return market.ticker.split("-").slice(2).join("-");
   }
 
-  /** The range of every market seen on the board, so settled ones still read as ranges. */
+  function strikeLabel(market, kind, unit = true) {
+    return strikeRange(market, kind, unit) || market.ticker.split("-").slice(2).join("-");
+  }
+
+  /** The range of every market whose terms an answer gave (the board's, a trade's, a
+   * settlement's), so a market off the board still reads as a range, not as "T79". */
   const strikes = new Map();
 
-  /** A readable name for a market: "High · Aug 28 · 79–80°" (``short``: "High Aug 28 79–80°"). */
+  function learnTerms(item, kind = eventOf(item.ticker).kind) {
+    const range = KIND[kind] ? strikeRange(item, kind) : null;
+    if (range) strikes.set(item.ticker, range);
+  }
+
+  /** A readable name for a market: "High · Aug 28 · 79–80°" (``short``: "High Aug 28 79–80°";
+   * ``short`` "bare": "Aug 28 79–80°" for a daily high, whose degrees say what it is). */
   function describe(ticker, short = false) {
     const { kind, label, short: shortLabel } = eventOf(ticker);
     const info = KIND[kind];
@@ -148,6 +162,7 @@
     } else if (/^T\d+(\.\d+)?$/.test(suffix)) {
       strike = `tail ${suffix.slice(1)}${info.unit}`;  // "less" or "greater": the ticker does not say
     }
+    if (short === "bare" && kind === "daily_high") return `${shortLabel} ${strike}`;
     return short ? `${info.name} ${shortLabel} ${strike}` : `${info.name} · ${label} · ${strike}`;
   }
 
@@ -231,6 +246,9 @@
   }
 
   // -- charts -----------------------------------------------------------------------------------
+
+  /** The public delay, as the API last gave it (the page says 60 until it knows). */
+  let delayMinutes = 60;
 
   const charts = {};
   const chartData = {};
@@ -443,8 +461,9 @@
   function renderEquity(eq) {
     const points = eq.points.map((pt) => [seconds(pt.ts), Number(pt.equity)]);
     if (eq.current) {
-      // The curve's last point may carry the same time as ``current`` without the events of that
-      // very moment: ``current`` is the one the summary shows, so it wins.
+      // Every point is older than ``current`` (the point of an hour is written once the clock has
+      // passed it, and is what ``current`` said then): the curve ends at ``current``, the summary's
+      // figure. Should a point ever carry its time, ``current`` still wins.
       const at = seconds(eq.current.ts);
       const last = points[points.length - 1];
       if (last && last[0] === at) last[1] = Number(eq.current.equity);
@@ -528,12 +547,22 @@
     const markets = el("div", "city__markets");
     markets.append(el("h4", "city__sub", "Current markets"), el("ol", "ladders"), el("p", "city__none", "No open markets on the board."));
     const results = el("div", "city__results");
-    results.append(el("h4", "city__sub", "Recent settled results"), el("ol", "results"), el("p", "city__none", "No settled markets yet."));
+    const columns = el("div", "results__head");
+    columns.setAttribute("aria-hidden", "true");  // each row's cells carry their own titles
+    for (const [name, title] of [["Market", ""], ["Held", "what we held when it settled (fills at least the delay old)"], ["Result", "how the market settled"], ["P&L", "what the market made us, net of fees"]]) {
+      const head = el("span", "", name);
+      if (title) head.title = title;
+      columns.append(head);
+    }
+    results.append(el("h4", "city__sub", "Recent settled results"), columns, el("ol", "results"), el("p", "city__none", "No settled markets yet."));
     const body = el("div", "city__body");
     body.append(markets, results);
     li.append(head, body);
     return li;
   }
+
+  /** "10 YES" from an answer's ``{side, count}``. */
+  const holding = (p) => `${contractCount(p.count)} ${p.side.toUpperCase()}`;
 
   function updateCity(li, city) {
     setText(li.querySelector(".city__name"), city.name);
@@ -555,6 +584,7 @@
 
     sync(li.querySelector(".results"), city.recent_settlements, (r) => r.ticker, createResult, updateResult);
     li.querySelector(".city__results .city__none").hidden = city.recent_settlements.length > 0;
+    li.querySelector(".results__head").hidden = city.recent_settlements.length === 0;
   }
 
   function createLadder() {
@@ -576,13 +606,15 @@
 
   function createMarket() {
     const li = el("li", "mkt");
-    li.append(el("span", "mkt__strike"), el("span", "mkt__price"));
+    const held = el("span", "mkt__held");
+    held.hidden = true;
+    li.append(el("span", "mkt__strike"), el("span", "mkt__price"), held);
     return li;
   }
 
   function updateMarket(li, market, ladder) {
     const strike = strikeLabel(market, ladder.kind, false);
-    strikes.set(market.ticker, strikeLabel(market, ladder.kind));
+    learnTerms(market, ladder.kind);
     const price = market.mark ?? market.yes_bid ?? market.yes_ask;
     setText(li.querySelector(".mkt__strike"), strike);
     setText(li.querySelector(".mkt__price"), cents(price));
@@ -590,19 +622,42 @@
     const shade = p.toFixed(2);
     if (li.style.getPropertyValue("--p") !== shade) li.style.setProperty("--p", shade);
     li.classList.toggle("is-closed", market.status !== "active");
-    setAttr(li, "title", `${market.ticker}\n${strikes.get(market.ticker)}: bid ${cents(market.yes_bid)} · ask ${cents(market.yes_ask)} · mark ${cents(market.mark)}${market.status !== "active" ? ` (${market.status})` : ""}`);
+
+    // Our position, as the public sees it: only fills at least the delay old.
+    const position = market.position;
+    const held = li.querySelector(".mkt__held");
+    held.hidden = !position;
+    li.classList.toggle("is-held", Boolean(position));
+    li.classList.toggle("is-held-yes", Boolean(position) && position.side === "yes");
+    li.classList.toggle("is-held-no", Boolean(position) && position.side === "no");
+    if (position) setText(held, holding(position));
+    const range = strikes.get(market.ticker) || strike;
+    const quote = `bid ${cents(market.yes_bid)} · ask ${cents(market.yes_ask)} · mark ${cents(market.mark)}${market.status !== "active" ? ` (${market.status})` : ""}`;
+    const ours = position
+      ? `\nWe hold ${holding(position)} at ${cents(position.average_price)} on average, ${signedMoney(position.unrealized)} at the mark (fills at least ${delayMinutes} minutes old)`
+      : "";
+    setAttr(li, "title", `${market.ticker}\n${range}: ${quote}${ours}`);
+    setAttr(li, "aria-label", `${range}: ${cents(price)}${position ? `, we hold ${holding(position)}` : ""}`);
   }
 
   function createResult() {
     const li = el("li", "result");
-    li.append(el("span", "result__market"), el("span", "pill"), el("span", "result__pnl"));
+    li.append(el("span", "result__market"), el("span", "result__held"), el("span", "pill"), el("span", "result__pnl"));
     return li;
   }
 
   function updateResult(li, r) {
+    learnTerms(r);
     const market = li.querySelector(".result__market");
-    setText(market, describe(r.ticker, true));
-    setAttr(market, "title", `${r.ticker}, settled ${timeFull.format(when(r.settled_at))}`);
+    setText(market, describe(r.ticker, "bare"));
+    setAttr(market, "title", `${r.ticker} (${strikes.get(r.ticker) || "terms not seen"}), settled ${timeFull.format(when(r.settled_at))}`);
+    // What we held when it settled: the side the result is read against.
+    const held = li.querySelector(".result__held");
+    setText(held, r.position ? holding(r.position) : "flat");
+    setAttr(held, "class", `result__held${r.position ? ` side--${r.position.side}` : ""}`);
+    setAttr(held, "title", r.position
+      ? `We held ${holding(r.position)} when it settled`
+      : "We had closed our position before it settled");
     const pill = li.querySelector(".pill");
     setText(pill, r.result === "scalar" ? "SCALAR" : r.result.toUpperCase());
     setAttr(pill, "class", `pill pill--${r.result}`);
@@ -644,6 +699,7 @@
     setText(time, timeTrade.format(when(t.ts)));
     setAttr(time, "title", timeFull.format(when(t.ts)));
     setText(cell("city"), cityNames.get(t.city) || t.city);
+    learnTerms(t);
     setText(cell("market").querySelector(".ticker"), t.ticker);
     setText(cell("market").querySelector(".desc"), describe(t.ticker));
     const side = cell("side");
@@ -661,7 +717,7 @@
       if (!empty) {
         body.replaceChildren();
         const row = el("tr", "empty");
-        const cell = el("td", "", "No trades published yet. Each trade appears here 60 minutes after it was executed.");
+        const cell = el("td", "", `No trades published yet. Each trade appears here ${answer.delay_minutes} minutes after it was executed.`);
         cell.colSpan = TRADE_CELLS.length;
         row.append(cell);
         body.append(row);
@@ -780,6 +836,9 @@
     } else {
       setText(asOf, "no data yet");
     }
+    // An empty ledger says so once, at the top, rather than only through empty tables.
+    $("empty-notice").hidden = Boolean(answer.as_of);
+    delayMinutes = answer.delay_minutes;
     for (const node of [$("delay-minutes"), ...document.querySelectorAll(".js-delay")]) {
       setText(node, String(answer.delay_minutes));
     }
@@ -820,6 +879,7 @@
   const RENDER = {
     summary: (data) => renderSummary(data),
     cities: (data) => {
+      delayMinutes = data.delay_minutes;
       cityNames = new Map(data.cities.map((c) => [c.code, c.name]));
       renderCities(data);
     },

@@ -41,7 +41,10 @@ CUTOFF = at(120)
 YESTERDAY = "KXHIGHNY-26AUG27"
 TODAY = "KXHIGHNY-26AUG28"
 CHICAGO = "KXHIGHCHI-26AUG28"
-YESTERDAY_TICKERS = tuple(m.ticker for m in a_ladder(YESTERDAY))
+#: Yesterday's ladder as the venue showed it in the morning: closed long before the clock, so it
+#: is off the board, but its markets' terms are kept (the settlement says what range it priced).
+YESTERDAY_LADDER = tuple(m.model_copy(update={"close_time": at(-360)}) for m in a_ladder(YESTERDAY))
+YESTERDAY_TICKERS = tuple(m.ticker for m in YESTERDAY_LADDER)
 PAYING = f"{YESTERDAY}-B83.5"
 CONFIG = a_config_version((ROOT / "config/milkbot.toml").read_text(), recorded_at=at(-2000))
 
@@ -69,7 +72,9 @@ def commands() -> list[list[Event]]:
     decision = a_decision_to_trade(today_market, *legs, recorded_at=at(1))
     return [
         [CONFIG],
-        # Yesterday: decisions at leads 1 and 0, a fill, the settlement and the final report.
+        # Yesterday: its ladder, decisions at leads 1 and 0, a fill, the settlement and the final
+        # report.
+        [a_market_snapshot(YESTERDAY, version=1, markets=YESTERDAY_LADDER, recorded_at=at(-1510))],
         [a_priced_decision(YESTERDAY, lead_days=1, config_version=CONFIG.config_version,
                            recorded_at=at(-1500))],
         [a_priced_decision(YESTERDAY, lead_days=0, probabilities=(0.0, 0.05, 0.15, 0.7, 0.1, 0.0),

@@ -3,7 +3,10 @@ the public delay is served by any public endpoint, however it is asked (limits, 
 city filters); and everything old enough is.
 
 Each fill's fee is a distinct power of two cents, and each order's size a distinct power of two
-contracts, so a total in an answer names exactly which fills or orders it counts.
+contracts, so a total in an answer names exactly which fills or orders it counts. A position nets
+fills on both sides, but a signed sum of distinct powers of two is zero only when it is empty, so
+a position equal to the one the old-enough fills make counts exactly those: the positions on the
+city cards' ladders and what each settlement closed are checked that way.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from api.public_app import create_public_app
@@ -26,15 +29,27 @@ from api.read_model import SqliteReadModel, prepare
 from domain.config import MilkbotConfig, parse_config
 from domain.events import Action, Event, Side
 from domain.money import ONE_CENT
+from domain.positions import yes_terms
 from milkbot.bootstrap import Milkbot, bootstrap
 from milkbot.settings import SHIPPED_CONFIG, Settings
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
-from tests.builders import a_leg, a_leg_submitted, a_market_snapshot, an_order_filled, at
+from tests.builders import (
+    a_leg,
+    a_leg_submitted,
+    a_market_snapshot,
+    a_settlement,
+    an_order_filled,
+    at,
+)
 
 CITIES = ("NYC", "CHI", None)
 TICKERS = {"NYC": "KXHIGHNY-26AUG28-B81.5", "CHI": "KXHIGHCHI-26AUG28-B81.5",
            None: "KXHIGHDEN-26AUG28-B81.5"}
+#: Each ticker's ladder and the city whose card shows it (a fill with no city still trades in a
+#: market on Denver's board).
+LADDERS = {"KXHIGHNY-26AUG28": "NYC", "KXHIGHCHI-26AUG28": "CHI", "KXHIGHDEN-26AUG28": "DEN"}
+SETTLED = TICKERS["NYC"]
 CONFIG: MilkbotConfig = parse_config(SHIPPED_CONFIG.read_text())[0]
 
 
@@ -64,6 +79,15 @@ class Trade:
     def count(self) -> int:
         return 100 << self.index
 
+    @property
+    def ticker(self) -> str:
+        return TICKERS[self.city]
+
+    @property
+    def signed(self) -> int:
+        """The contracts it adds to its market's position (YES terms)."""
+        return yes_terms(self.side, self.action, 4000, self.count)[0]
+
 
 @st.composite
 def trades(draw: st.DrawFn) -> list[Trade]:
@@ -77,7 +101,9 @@ def trades(draw: st.DrawFn) -> list[Trade]:
     return out
 
 
-def commands(fills: list[Trade], clock: int) -> list[list[Event]]:
+def commands(fills: list[Trade], clock: int, settle: int | None = None) -> list[list[Event]]:
+    """The fills with their orders, the three ladders snapshotted at ``clock``, and (``settle``
+    not None) New York's traded market settling at that minute."""
     out: list[tuple[int, list[Event]]] = []
     for t in fills:
         leg = a_leg(f"mb-{t.index}", ticker=TICKERS[t.city], side=t.side, action=t.action,
@@ -87,7 +113,10 @@ def commands(fills: list[Trade], clock: int) -> list[list[Event]]:
             t.fill_id, client_order_id=leg.client_order_id, ticker=leg.ticker, side=t.side,
             action=t.action, price=4000, count=t.count, fee=t.fee, city=t.city,
             recorded_at=at(t.recorded), venue_time=t.ts)]))
-    out.append((clock, [a_market_snapshot(version=1, recorded_at=at(clock))]))
+    out.append((clock, [a_market_snapshot(ladder, version=1, city=city, recorded_at=at(clock))
+                        for ladder, city in LADDERS.items()]))
+    if settle is not None:
+        out.append((settle, [a_settlement(SETTLED, recorded_at=at(settle))]))
     # The log is in recording order (ties as built), as one process records it.
     return [command for _, command in sorted(out, key=lambda pair: pair[0])]
 
@@ -133,25 +162,36 @@ def paged(app: Any, params: dict[str, Any], limit: int) -> list[dict[str, Any]]:
     raise AssertionError("the cursors never ended")
 
 
+#: New York short one contract (bought 1 YES, then 2 NO), a Denver position from a fill with no
+#: city, a Chicago fill still too young; then the same with New York's market settled.
+HELD = [Trade(0, 10, 10, 5, "NYC", Side.YES, Action.BUY), Trade(1, 20, 20, 15, "NYC", Side.NO, Action.BUY),
+        Trade(2, 30, 30, 25, None, Side.YES, Action.BUY),
+        Trade(3, 100, 100, 90, "CHI", Side.YES, Action.SELL)]
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(fills=HELD, clock=140, delay=60, split=0, batch=3, limit=2, since=0, until=900, city="CHI",
+         settle=None)
+@example(fills=HELD, clock=140, delay=60, split=3, batch=2, limit=1, since=0, until=900, city="NYC",
+         settle=130)
 @given(fills=trades(), clock=st.integers(0, 900), delay=st.sampled_from([60, 61, 90, 240]),
        split=st.integers(0, 30), batch=st.integers(1, 7), limit=st.integers(1, 4),
        since=st.integers(-300, 900), until=st.integers(-300, 1200),
-       city=st.sampled_from(["NYC", "CHI"]))
+       city=st.sampled_from(["NYC", "CHI"]), settle=st.none() | st.integers(0, 900))
 def test_nothing_younger_than_the_delay_is_public(
     fills: list[Trade], clock: int, delay: int, split: int, batch: int, limit: int, since: int,
-    until: int, city: str,
+    until: int, city: str, settle: int | None,
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
         settings_ = Settings(database_url=f"sqlite:///{Path(folder) / 'ledger.sqlite'}",
                              public_delay_minutes=delay)
         with bootstrap(settings_) as app:
-            check(app, fills, clock, delay, split, batch, limit, since, until, city)
+            check(app, fills, clock, delay, split, batch, limit, since, until, city, settle)
 
 
 def check(app: Milkbot, fills: list[Trade], clock: int, delay: int, split: int, batch: int,
-          limit: int, since: int, until: int, city: str) -> None:
-    the_commands = commands(fills, clock)
+          limit: int, since: int, until: int, city: str, settle: int | None = None) -> None:
+    the_commands = commands(fills, clock, settle)
     runner = ProjectionRunner(app.ledger, all_projections(delay), batch_size=batch)
     # Part of the log is folded, then the rest: the live path and the batch cuts both vary.
     for command in the_commands[:split]:
@@ -165,14 +205,16 @@ def check(app: Milkbot, fills: list[Trade], clock: int, delay: int, split: int, 
     try:
         public_app = create_public_app(read_model, config=CONFIG, delay_minutes=delay,
                                        ledger_position=app.ledger.store.max_position)
-        assert_delayed(public_app, fills, clock, timedelta(minutes=delay), limit, since, until, city)
+        assert_delayed(public_app, fills, clock, timedelta(minutes=delay), limit, since, until, city,
+                       settle)
     finally:
         read_model.close()
 
 
 def assert_delayed(app: Any, fills: list[Trade], clock: int, delay: timedelta, limit: int,
-                   since: int, until: int, city: str) -> None:
-    true_clock = max([at(clock), *(at(t.recorded) for t in fills), *(at(t.submitted) for t in fills)])
+                   since: int, until: int, city: str, settle: int | None = None) -> None:
+    true_clock = max([at(clock), *(at(t.recorded) for t in fills), *(at(t.submitted) for t in fills),
+                      *([] if settle is None else [at(settle)])])
     summary, cities, execution, curve = get_all(app, [
         ("/api/public/summary", {}), ("/api/public/cities", {}), ("/api/public/execution", {}),
         ("/api/public/equity", {})])
@@ -197,6 +239,35 @@ def assert_delayed(app: Any, fills: list[Trade], clock: int, delay: timedelta, l
     for answer in execution["cities"]:
         in_city = {t.index for t in fills if t.city == answer["code"]}
         assert members(fills, contracts_mask(answer["contracts_ordered"])) == ordered(as_of) & in_city
+
+    # Our position in each market on the board, and what each settlement closed: exactly the
+    # fills old enough, netted.
+    def held(ticker: str) -> int:
+        return sum(t.signed for t in fills if t.index in public(as_of) and t.ticker == ticker)
+
+    for answer in cities["cities"]:
+        for ladder in answer["ladders"]:
+            assert LADDERS[ladder["event_ticker"]] == answer["code"]
+            for market in ladder["markets"]:
+                net = 0 if settle is not None and market["ticker"] == SETTLED else held(
+                    market["ticker"])
+                assert market["position"] == (None if net == 0 else {
+                    "side": "yes" if net > 0 else "no", "count": f"{abs(net) // 100}.00",
+                    "average_price": market["position"]["average_price"],
+                    "unrealized": market["position"]["unrealized"]}), (market, net)
+        settlements = answer["recent_settlements"]
+        traded = {t.index for t in fills if t.ticker == SETTLED} & public(as_of)
+        if answer["code"] != "NYC" or settle is None or not traded:
+            assert settlements == []
+            continue
+        [settled] = settlements
+        net = held(SETTLED)
+        assert settled["ticker"] == SETTLED and settled["result"] == "yes"
+        assert settled["position"] == (None if net == 0 else {
+            "side": "yes" if net > 0 else "no", "count": f"{abs(net) // 100}.00"})
+        # The market's terms: off the board maybe, but the snapshot showed them.
+        assert (settled["strike_type"], settled["floor_strike"], settled["cap_strike"]) == (
+            "between", "81", "82")
 
     # Each point of the curve counts only fills old enough at its own hour.
     for point in curve["points"]:

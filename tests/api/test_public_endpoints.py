@@ -7,10 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from api.public_queries import MAX_SKIP, Cursor, public_id
+from milkbot.bootstrap import bootstrap
 from projections.timefmt import to_text
 from tests.api.conftest import Served
-from tests.api.scenario import CLOCK, CUTOFF, PAYING, SECRET_FILL_IDS, TODAY
-from tests.builders import at
+from tests.api.scenario import CHICAGO, CLOCK, CUTOFF, PAYING, SECRET_FILL_IDS, TODAY
+from tests.builders import a_market_snapshot, at
 from tests.openapi import OpenApiSpec
 
 DELAY = timedelta(minutes=60)
@@ -80,8 +81,13 @@ def test_trades_are_delayed_paged_and_filtered(served: Served) -> None:
         assert everything["next_cursor"] is None
         newest = everything["trades"][0]
         assert newest == {"id": public_id(FILL_1), "ts": to_text(at(11)), "city": "NYC",
-                          "ticker": f"{TODAY}-B81.5", "side": "yes", "action": "buy",
-                          "price": "0.3600", "count": "5.00", "fee": "0.09"}
+                          "ticker": f"{TODAY}-B81.5", "strike_type": "between",
+                          "floor_strike": "81", "cap_strike": "82", "side": "yes",
+                          "action": "buy", "price": "0.3600", "count": "5.00", "fee": "0.09"}
+        # Yesterday's ladder left the board long ago; its terms did not.
+        oldest = everything["trades"][1]
+        assert (oldest["ticker"], oldest["strike_type"], oldest["floor_strike"],
+                oldest["cap_strike"]) == (PAYING, "between", "83", "84")
         for trade in everything["trades"]:
             assert datetime.fromisoformat(trade["ts"]) + DELAY <= CLOCK
 
@@ -137,8 +143,23 @@ def test_cities_show_markets_positions_and_settlements(served: Served) -> None:
     market = next(m for m in ladder["markets"] if m["ticker"] == f"{TODAY}-B81.5")
     assert (market["yes_bid"], market["yes_ask"], market["mark"]) == ("0.4200", "0.4500", "0.4350")
     assert [ladder["event_ticker"] for ladder in chi["ladders"]] == ["KXHIGHCHI-26AUG28"]
-    assert nyc["recent_settlements"] == [{"ticker": PAYING, "result": "yes",
-                                          "settled_at": to_text(at(-300)), "pnl": "5.52"}]
+    # Yesterday's ladder closed before the clock: it is off the board, its settlement is not.
+    assert nyc["recent_settlements"] == [{
+        "ticker": PAYING, "strike_type": "between", "floor_strike": "83", "cap_strike": "84",
+        "result": "yes", "settled_at": to_text(at(-300)),
+        "position": {"side": "yes", "count": "10.00"}, "pnl": "5.52"}]
+
+
+def test_ladders_mark_the_markets_we_hold_an_hour_later(served: Served) -> None:
+    with served.public() as client:
+        cities = {c["code"]: c for c in client.get("/api/public/cities").json()["cities"]}
+    held = {m["ticker"]: m["position"] for c in cities.values() for ladder in c["ladders"]
+            for m in ladder["markets"] if m["position"] is not None}
+    # The 5 YES bought at 0.36 this morning, marked at 0.435. Chicago's fill is 30 minutes old:
+    # its market shows no position yet, nor does the order resting in New York.
+    assert held == {f"{TODAY}-B81.5": {"side": "yes", "count": "5.00", "average_price": "0.3600",
+                                       "unrealized": "0.38"}}
+    assert cities["NYC"]["open_positions"] == len(held)
 
 
 def test_the_equity_curve_is_hourly_delayed_and_ranged(served: Served) -> None:
@@ -146,7 +167,8 @@ def test_the_equity_curve_is_hourly_delayed_and_ranged(served: Served) -> None:
         curve = client.get("/api/public/equity").json()
         points = curve["points"]
         hours = [datetime.fromisoformat(p["ts"]) for p in points]
-        assert hours == sorted(hours) and all(h <= CLOCK and h.minute == 0 for h in hours)
+        # Every point is older than the clock (its hour's point is written once the clock passed).
+        assert hours == sorted(hours) and all(h < CLOCK and h.minute == 0 for h in hours)
         assert curve["current"]["ts"] == to_text(CLOCK) and curve["current"]["trades"] == 2
         # Yesterday's settled win is on the curve before today began.
         assert any(p["realized"] == "5.70" for p in points)
@@ -154,6 +176,31 @@ def test_the_equity_curve_is_hourly_delayed_and_ranged(served: Served) -> None:
         assert latest == points[-1:]
         since = client.get("/api/public/equity", params={"since": to_text(at(0))}).json()["points"]
         assert since == [p for p in points if datetime.fromisoformat(p["ts"]) >= at(0)]
+
+
+def test_the_point_at_an_hour_is_what_current_said_at_that_hour(served: Served) -> None:
+    # The clock stands on 17:00, where a snapshot moved the marks: `current` counts it, and no
+    # point has that time yet, so none can disagree with it.
+    assert CLOCK.minute == 0
+    with served.public() as client:
+        before = client.get("/api/public/equity").json()
+        summary = client.get("/api/public/summary").json()
+    current = before["current"]
+    assert current["ts"] == to_text(CLOCK) and current["equity"] == summary["equity"]
+    assert current["unrealized"] == summary["unrealized"] == "0.38"  # at 17:00's mark
+    assert all(datetime.fromisoformat(p["ts"]) < CLOCK for p in before["points"])
+
+    # The clock moves on to 17:30: the 17:00 point is written, and it is what `current` said.
+    with bootstrap(served.settings) as app:
+        app.ledger.store.append([a_market_snapshot(CHICAGO, version=2, city="CHI",
+                                                   recorded_at=at(210))])
+        app.runner().catch_up()
+    with served.public() as client:
+        after = client.get("/api/public/equity").json()
+    assert after["points"] == [*before["points"], current]
+    assert after["current"]["ts"] == to_text(at(210))
+    # Chicago's fill came due at 17:30 (an hour after it was executed): now it counts.
+    assert after["current"]["trades"] == current["trades"] + 1
 
 
 def test_calibration_gives_reliability_and_brier_by_city(served: Served) -> None:

@@ -19,7 +19,14 @@ from projections.trading_state import TradingStateProjection
 from replay.rebuild import rebuild_and_compare
 from tests.api.scenario import commands as scenario
 from tests.api.test_delay_property import Trade, commands, trades
-from tests.builders import a_breaker_cleared, a_breaker_tripped, a_kill_switch, an_order_filled, at
+from tests.builders import (
+    a_breaker_cleared,
+    a_breaker_tripped,
+    a_kill_switch,
+    a_market_snapshot,
+    an_order_filled,
+    at,
+)
 
 NEW = (PublicPortfolioProjection.name, MarketBoardProjection.name, TradingStateProjection.name)
 
@@ -62,6 +69,22 @@ def test_a_fill_reaches_the_curve_at_the_first_hour_it_is_an_hour_old(ledger: Le
         assert tx.execute("SELECT hour, trades FROM proj_public_equity") == [
             ("2026-08-28T16:00:00+00:00", 1)]
         assert tx.execute("SELECT state FROM proj_trading_standing") == [("halted",)]
+
+
+def test_a_markets_terms_outlive_its_ladder_on_the_board(ledger: Ledger) -> None:
+    ledger.store.append([a_market_snapshot(recorded_at=at(0))])  # its markets close at T0 + 10h
+    ledger.store.append([a_breaker_tripped(recorded_at=at(601))])
+    ProjectionRunner(ledger, mine()).catch_up()
+    with ledger.backend.transaction() as tx:
+        assert tx.execute("SELECT event_ticker FROM proj_board_ladders") == []
+        # A "T" ticker is a tail; which one, only its terms say.
+        assert tx.execute("SELECT * FROM proj_board_strikes ORDER BY ticker") == [
+            ("KXHIGHNY-26AUG28-B79.5", "between", "79", "80"),
+            ("KXHIGHNY-26AUG28-B81.5", "between", "81", "82"),
+            ("KXHIGHNY-26AUG28-B83.5", "between", "83", "84"),
+            ("KXHIGHNY-26AUG28-B85.5", "between", "85", "86"),
+            ("KXHIGHNY-26AUG28-T79", "less", None, "79"),
+            ("KXHIGHNY-26AUG28-T86", "greater", "86", None)]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,9 +1,11 @@
 """The dashboard at ``/`` in headless Chromium, against the public app over a ten-city ledger.
 
-What a visitor sees: the ten cities, headline performance, the charts drawn, calibration and
-execution tables, and the exact trades; a trade shows up within 6 s of its 60-minute mark without
-the page reloading; a failed refresh keeps the data and says so. Every request stays on 127.0.0.1,
-the console stays clean and the Content-Security-Policy refuses nothing.
+What a visitor sees: the ten cities, with the markets we hold marked and what we held in each
+settled market, headline performance, the charts drawn (the curve ending at the headline equity),
+calibration and execution tables, and the exact trades; a trade shows up within 6 s of its
+60-minute mark without the page reloading, and so does the position it makes; a failed refresh
+keeps the data and says so; an empty ledger says so. Every request stays on 127.0.0.1, the console
+stays clean and the Content-Security-Policy refuses nothing.
 """
 
 from __future__ import annotations
@@ -86,12 +88,36 @@ def contracts(count: str) -> str:
     return f"{Decimal(count).normalize():f}"
 
 
+def strike_range(market: dict[str, Any]) -> str:
+    """A daily-high market's range as the page writes it: "<79°", "80\u201381°", ">86°"."""
+    floor, cap = market["floor_strike"], market["cap_strike"]
+    return {"less": f"<{cap}°", "greater": f">{floor}°",
+            "between": f"{floor}\u2013{cap}°"}[market["strike_type"]]  # an en dash
+
+
+def holding(position: dict[str, Any]) -> str:
+    return f"{contracts(position['count'])} {position['side'].upper()}"
+
+
+def held_per_api(cities: dict[str, Any]) -> dict[str, str]:
+    """Every market on the board the API says we hold: ticker -> "10 YES"."""
+    return {m["ticker"]: holding(m["position"]) for c in cities["cities"] for ladder in c["ladders"]
+            for m in ladder["markets"] if m["position"] is not None}
+
+
+def held_on_page(opened: Page) -> dict[str, str]:
+    """Every market the cards mark as held: ticker -> the chip's text."""
+    return dict(opened.eval_on_selector_all("#cities .mkt.is-held", """cells => cells.map((c) => [
+        c.dataset.key, c.querySelector(".mkt__held").innerText.trim()])"""))
+
+
 def trade_rows(opened: Page) -> list[dict[str, Any]]:
     return list(opened.eval_on_selector_all("#trades-body tr", """rows => rows.map((row) => ({
         id: row.dataset.key,
         ts: row.querySelector("time") && row.querySelector("time").getAttribute("datetime"),
         cells: [...row.cells].map((cell) => cell.innerText.trim()),
         ticker: row.querySelector(".ticker") && row.querySelector(".ticker").innerText,
+        desc: row.querySelector(".desc") && row.querySelector(".desc").innerText,
     }))"""))
 
 
@@ -100,6 +126,8 @@ def assert_row_shows(row: dict[str, Any], trade: dict[str, Any]) -> None:
     assert row["id"] == trade["id"] and row["ts"] == trade["ts"] and time_cell
     assert city == CONFIG.city(trade["city"]).name
     assert row["ticker"] == trade["ticker"] and market.startswith(trade["ticker"])
+    # The market's range from its terms: a "T" ticker reads as the tail it is.
+    assert row["desc"].endswith(f" · {strike_range(trade)}"), (row["desc"], trade)
     assert side == f"{trade['action'].capitalize()} {trade['side'].upper()}"
     assert (price, count, fee) == (cents(trade["price"]), contracts(trade["count"]), dollars(trade["fee"]))
 
@@ -131,6 +159,31 @@ def test_the_first_load_shows_the_cities_performance_calibration_execution_and_t
         assert card.locator(".result").count() >= 1
         assert MONEY.fullmatch(card.locator(".city__pnl-value").inner_text())
         assert card.locator('[data-stat="positions"] dd').inner_text().isdigit()
+    assert opened.locator("#empty-notice").is_hidden()
+
+    # The markets we hold (an hour ago) are marked, with our side and contracts: one per city.
+    cities = api(dashboard, "/api/public/cities")
+    held = held_per_api(cities)
+    assert len(held) == 10
+    assert held_on_page(opened) == held
+    # Each settled market says what we held when it settled, its range, and how it settled.
+    for city in cities["cities"]:
+        rows = opened.eval_on_selector_all(
+            f'#cities > li[data-key="{city["code"]}"] .result', """rows => rows.map((r) => [
+                r.dataset.key, r.querySelector(".result__market").innerText,
+                r.querySelector(".result__held").innerText, r.querySelector(".pill").innerText])""")
+        assert [r[0] for r in rows] == [s["ticker"] for s in city["recent_settlements"]]
+        for (_, market, held_text, result), settled in zip(rows, city["recent_settlements"],
+                                                           strict=True):
+            assert market.endswith(f" {strike_range(settled)}")
+            assert held_text == (holding(settled["position"]) if settled["position"] else "flat")
+            assert result == settled["result"].upper()
+
+    # The curve ends at the headline equity: no point of it carries the clock's time.
+    curve = api(dashboard, "/api/public/equity")
+    assert curve["current"]["ts"] == summary["as_of"] and curve["current"]["equity"] == summary["equity"]
+    assert all(p["ts"] < curve["current"]["ts"] for p in curve["points"])
+    assert f"equity {opened.inner_text('#kpi-pnl')} " in opened.inner_text("#equity-readout")
 
     # Headline performance.
     assert opened.inner_text("#kpi-trades") == str(summary["trades"])
@@ -190,6 +243,9 @@ def test_a_trade_appears_within_6_seconds_of_its_60_minute_mark_without_a_reload
         "asOf => document.getElementById('as-of').getAttribute('datetime') === asOf", arg=as_of,
         timeout=PUBLISHED_WITHIN_MS)
     assert opened.locator(f'#trades-body tr[data-key="{trade_id}"]').count() == 0
+    # Nor does the position it makes show: the card holds what it held before.
+    before = held_per_api(api(dashboard, "/api/public/cities"))
+    assert held_on_page(opened) == before
 
     # The ledger clock reaches the fill's 60-minute mark: the feed releases it, the page shows it.
     dashboard.append(dashboard.story.clock_tick("SEA", fill.recorded_at + timedelta(minutes=60)))
@@ -204,6 +260,15 @@ def test_a_trade_appears_within_6_seconds_of_its_60_minute_mark_without_a_reload
     [published] = [t for t in api(dashboard, "/api/public/trades")["trades"] if t["id"] == trade_id]
     assert rows[0]["id"] == trade_id
     assert_row_shows(rows[0], published)
+    # The position it made is on Seattle's card too (the cities answer may have been read just
+    # before the crossing: then the next refresh brings it).
+    after = held_per_api(api(dashboard, "/api/public/cities"))
+    assert after[fill.ticker] != before.get(fill.ticker)
+    opened.wait_for_function("""([ticker, text]) => {
+        const chip = document.querySelector(`#cities .mkt[data-key="${ticker}"] .mkt__held`);
+        return chip !== null && !chip.hidden && chip.textContent === text;
+    }""", arg=[fill.ticker, after[fill.ticker]], timeout=PUBLISHED_WITHIN_MS)
+    assert held_on_page(opened) == after
     assert len(rows) == min(rows_before + 1, 100)
     # Updated in place: the same document, the same rows, cards and chart.
     assert opened.evaluate("window.__sameDocument") is True
@@ -245,13 +310,17 @@ def test_the_page_fits_a_phone(
 
 
 def test_an_empty_ledger_shows_the_cities_and_says_there_is_nothing_yet(
-    empty_dashboard: Dashboard, page: tuple[Page, PageLog],
+    empty_dashboard: Dashboard, page: tuple[Page, PageLog], artifacts: Path,
 ) -> None:
     opened, log = page
     open_dashboard(opened, empty_dashboard)
     assert opened.inner_text("#as-of") == "no data yet"
+    assert opened.locator("#empty-notice").is_visible()
+    assert "Nothing is published yet" in opened.inner_text("#empty-notice")
+    assert held_on_page(opened) == {}
     assert opened.locator("#cities .city__name").all_inner_texts() == CITY_NAMES
     assert "No trades published yet" in opened.inner_text("#trades-body")
     for message in ("#equity-empty", "#daily-empty", "#reliability-empty"):
         assert opened.locator(message).is_visible()
     assert_clean(opened, log)
+    opened.screenshot(path=artifacts / "dashboard-empty.png", full_page=True)
