@@ -9,6 +9,7 @@ idempotency check: appending a command whose events are already recorded changes
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import orjson
@@ -152,15 +153,22 @@ class EventStore:
         return [RecordedEvent(r.position, r.decode()) for r in self.read_records(after, limit,
                                                                                   stop=stop)]
 
-    def iter_records(self, after: int = 0, *, stop: int | None = None,
-                     batch: int = READ_BATCH) -> Iterator[StoredRecord]:
-        """Every record after ``after`` (up to ``stop``), fetched in batches."""
-        while True:
-            records = self.read_records(after, batch, stop=stop)
+    def iter_records(self, after: int = 0, *, stop: int | None = None, batch: int = READ_BATCH,
+                     topics: Sequence[str] = ()) -> Iterator[StoredRecord]:
+        """Every record after ``after`` (up to ``stop``; of ``topics`` only, if given), fetched in
+        batches. While one batch is consumed the next is fetched on a second connection, so the
+        database's time and the caller's overlap; a log of one batch starts no thread."""
+        records = self.read_records(after, batch, stop=stop, topics=topics)
+        if len(records) < batch:
             yield from records
-            if len(records) < batch:
-                return
-            after = records[-1].position
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as ahead:
+            while len(records) == batch:
+                upcoming = ahead.submit(self.read_records, records[-1].position, batch,
+                                        stop=stop, topics=topics)
+                yield from records
+                records = upcoming.result()
+        yield from records
 
     def iter_events(self, after: int = 0, *, stop: int | None = None) -> Iterator[RecordedEvent]:
         for record in self.iter_records(after, stop=stop):

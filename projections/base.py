@@ -24,6 +24,9 @@ class Projection(ABC):
     consumes: ClassVar[frozenset[str]]
     #: Table name (without prefix) -> column definitions, primary key included.
     tables: ClassVar[dict[str, str]]
+    #: Whether its rows depend on the ledger clock (``apply``'s ``ledger_time``, ``advance_clock``).
+    #: A runner of projections that all say no reads only the events they fold.
+    uses_ledger_clock: ClassVar[bool] = True
 
     def __init__(self, prefix: str = "proj_") -> None:
         self.prefix = prefix

@@ -36,6 +36,7 @@ Sums are ``math.fsum`` over the points, so they do not depend on the order event
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -99,6 +100,7 @@ class CalibrationProjection(Projection):
     name = "calibration"
     consumes = frozenset({"DecisionMade", "MarketSettled", "ClimateReportRecorded",
                           "ConfigVersionRecorded"})
+    uses_ledger_clock = False  # what it folds is timed by the events themselves
     # The settlements come first: they are the rows an ordinary trading day always has.
     tables: ClassVar[dict[str, str]] = {
         "calibration_settlements": (
@@ -221,7 +223,8 @@ class CalibrationProjection(Projection):
         if known is not None and decision.recorded_at < known.recorded_at:
             return  # recorded late, but made before the one we hold
         # Only what scoring reads is kept: the edges and orders are the ledger's business.
-        slim = decision.model_copy(update={"edges": (), "intended_orders": ()})
+        slim = decision.model_copy(update={"edges": (), "intended_orders": ()}) \
+            if decision.edges or decision.intended_orders else decision
         self._remember(slim)
         self.leads.setdefault(decision.event_ticker, set()).add(decision.lead_days)
         self._dirty_decisions.add(key)
@@ -285,7 +288,7 @@ class CalibrationProjection(Projection):
         if waited is not None:
             self._waiting[waited].discard(key)
         site = self.sites.get((decision.config_version, decision.city, decision.kind.value))
-        day = settles_on(decision.event_ticker)
+        day = _settles_on(decision.event_ticker)
         if site is None or day is None:
             return None
         self._report_of[key] = (site, day)
@@ -366,6 +369,10 @@ class CalibrationProjection(Projection):
         for dirty in (self._dirty_settlements, self._dirty_decisions, self._dirty_reports,
                       self._dirty_sites, self._dirty_scores, self._dirty_buckets):
             dirty.clear()
+
+
+#: A ladder's day, parsed from its ticker once (each ladder is decided many times).
+_settles_on = functools.lru_cache(maxsize=4_096)(settles_on)
 
 
 def _scores(scores: Scores | None) -> tuple[float | None, float | None, float | None]:

@@ -103,6 +103,7 @@ class ExecutionProjection(Projection):
     name = "execution"
     consumes = frozenset({"MarketSnapshotted", "DecisionMade", "OrderSubmitted", "OrderFilled",
                           "OrderCanceled", "OrderExpired", "OrderRejected"})
+    uses_ledger_clock = False  # what it folds is timed by the events themselves
     # The books come first: they are the rows an ordinary trading day always has.
     tables: ClassVar[dict[str, str]] = {
         "execution_books": (

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+from domain.events import Event
 from eventstore.backend import ReadModelTx
 from eventstore.codec import recorded_at_of, split_topic
 from eventstore.ledger import Ledger
@@ -50,10 +51,13 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.positions: dict[str, int] = {}
         self.ledger_time: datetime | None = None
+        #: Topic -> the projections that fold it, with their names.
+        self._routes: dict[str, tuple[tuple[str, Projection], ...]] = {}
         self._started = False
 
     def start(self) -> None:
         """Create missing tables, read each projection's position and rows."""
+        self._routes = {}
         with self.ledger.backend.transaction() as tx:
             ensure_tracking_table(tx)
             for projection in self.projections:
@@ -71,12 +75,11 @@ class ProjectionRunner:
         """Fold everything recorded so far (up to ``stop``); returns how many events were read."""
         if not self._started:
             self.start()
-        wanted = frozenset().union(*(p.consumes for p in self.projections))
         total = 0
-        for records in self._batches(stop):
+        for records, reached in self._batches(stop):
             try:
-                self._fold(records, wanted)
-                self._commit(records[-1].position)
+                self._fold(records)
+                self._commit(reached)
             except BaseException:
                 # The batch is folded in memory but not committed: forget it, so the next call
                 # starts again from what the tables hold.
@@ -85,51 +88,87 @@ class ProjectionRunner:
             total += len(records)
         return total
 
-    def _batches(self, stop: int | None) -> Iterator[list[StoredRecord]]:
-        """Batches from the current position. While one is folded, the next is fetched on a
-        second connection, so the database's time and ours overlap; a follower that finds at
-        most one batch waiting starts no thread."""
-        read = self.ledger.store.read_records
+    def topics(self) -> tuple[str, ...]:
+        """The topics to read, every schema version of each folded type, when no projection here
+        reads the ledger clock; empty (read everything) when one does: the clock is the newest
+        ``recorded_at`` of every event, folded or not."""
+        if any(p.uses_ledger_clock for p in self.projections):
+            return ()
+        names = sorted(frozenset().union(*(p.consumes for p in self.projections)))
+        return tuple(f"{name}.v{version}" for name in names if name in Event.registry
+                     for version in range(1, Event.registry[name].SCHEMA_VERSION + 1))
+
+    def _batches(self, stop: int | None) -> Iterator[tuple[list[StoredRecord], int]]:
+        """Batches from the current position, each with the position it brings the projections
+        to. While one is folded, the next is fetched on a second connection, so the database's
+        time and ours overlap; a follower that finds at most one batch waiting starts no thread.
+
+        Reading only some topics, the last batch reaches the log's end as it was before the
+        first read (appends come in position order, so nothing can land behind it later)."""
+        topics = self.topics()
+        if topics:
+            end = self.ledger.store.max_position()
+            stop = end if stop is None else min(stop, end)
+
+        def read(after: int) -> list[StoredRecord]:
+            return self.ledger.store.read_records(after, self.batch_size, stop=stop, topics=topics)
+
         after = self.position
         if stop is not None and after >= stop:
             return
-        records = read(after, self.batch_size, stop=stop)
-        if len(records) < self.batch_size:
-            if records:
-                yield records
-            return
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch:
-            while records:
-                last = records[-1].position
-                more = len(records) == self.batch_size and (stop is None or last < stop)
-                upcoming = prefetch.submit(read, last, self.batch_size, stop=stop) if more else None
-                yield records
-                records = upcoming.result() if upcoming is not None else []
+        records = read(after)
+        if len(records) == self.batch_size:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch:
+                while len(records) == self.batch_size:
+                    after = records[-1].position
+                    upcoming = prefetch.submit(read, after) if stop is None or after < stop else None
+                    yield records, after
+                    records = upcoming.result() if upcoming is not None else []
+        if topics:
+            # Everything up to ``stop`` has been read, the last records maybe all skipped.
+            assert stop is not None
+            if records or after < stop:
+                yield records, stop
+        elif records:
+            yield records, records[-1].position
 
-    def _fold(self, records: Sequence[StoredRecord], wanted: frozenset[str]) -> None:
+    def _fold(self, records: Sequence[StoredRecord]) -> None:
         # Only events some projection folds are decoded; the others just move the ledger clock.
-        for record in records:
-            if split_topic(record.topic)[0] in wanted:
-                event = record.decode()
-                recorded_at = event.recorded_at
-            else:
-                event, recorded_at = None, recorded_at_of(record.topic, record.data,
-                                                          record.position)
-            if self.ledger_time is None or recorded_at > self.ledger_time:
-                self.ledger_time = recorded_at
-            if event is None:
-                continue
-            for projection in self.projections:
-                if record.position > self.positions[projection.name] and \
-                        event.event_type in projection.consumes:
-                    projection.apply(event, self.ledger_time)
+        # Which projections fold a topic is worked out once per topic (an event's type is its
+        # topic's class name), not once per event and projection.
+        routes = self._routes
+        positions = self.positions
+        ledger_time = self.ledger_time
+        try:
+            for record in records:
+                topic = record.topic
+                folders = routes.get(topic)
+                if folders is None:
+                    name = split_topic(topic)[0]
+                    folders = routes[topic] = tuple(
+                        (p.name, p) for p in self.projections if name in p.consumes)
+                if folders:
+                    event = record.decode()
+                    recorded_at = event.recorded_at
+                else:
+                    event, recorded_at = None, recorded_at_of(topic, record.data, record.position)
+                if ledger_time is None or recorded_at > ledger_time:
+                    ledger_time = recorded_at
+                if event is None:
+                    continue
+                position = record.position
+                for name, projection in folders:
+                    if position > positions[name]:
+                        projection.apply(event, ledger_time)
+        finally:
+            self.ledger_time = ledger_time
 
     def _commit(self, last: int) -> None:
-        assert self.ledger_time is not None
         behind = [p for p in self.projections if self.positions[p.name] < last]
         with self.ledger.backend.transaction() as tx:
             for projection in behind:
-                projection.advance_clock(self.ledger_time)
+                if self.ledger_time is not None:  # (only None when nothing was read: no clock)
+                    projection.advance_clock(self.ledger_time)
                 projection.flush(tx)
                 self._save_position(tx, projection, self.positions[projection.name], last)
         for projection in behind:
