@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-BENCHES := ledger decide soak replay
+BENCHES := ledger decide soak replay api
 
 .PHONY: install dev demo test bench lint clean
 

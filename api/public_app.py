@@ -8,6 +8,10 @@ clock it reflects; nothing of ours in it is younger than the delay (see ``api.pu
 
 Answers may be cached by anyone for a few seconds (``Cache-Control: public, max-age=5``), except
 ``/healthz``, which never is.
+
+``with_baseline_route(app)`` (``milkbot serve`` with ``MILKBOT_BENCH_BASELINE=1``; never by
+default) adds ``BASELINE_PATH``, a constant body served like a cached answer (same middleware,
+headers and response path), which ``bench.api`` compares every endpoint with.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -48,6 +51,9 @@ from projections.public_feed import check_delay
 
 STATIC = Path(__file__).resolve().parent / "static"
 PUBLIC_CACHE = "public, max-age=5"
+#: The benchmark's baseline route (``with_baseline_route`` only): a constant body.
+BASELINE_PATH = "/_bench/baseline"
+BASELINE_BODY = b'{"as_of":null,"baseline":true}'
 #: The page loads nothing from anywhere but this app.
 CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; object-src 'none'; "
                            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
@@ -127,7 +133,7 @@ def create_public_app(read_model: ReadModel, *, config: MilkbotConfig, delay_min
     page = (STATIC / "index.html").read_bytes()
 
     async def answer(key: Hashable, build: Build) -> Response:
-        return json_response(await run_in_threadpool(answers.json, key, build))
+        return json_response(await answers.answer(key, build))
 
     async def summary(request: Request) -> Response:
         return await answer("summary", lambda tx, as_of: q.summary(tx, as_of, context))
@@ -184,3 +190,15 @@ def create_public_app(read_model: ReadModel, *, config: MilkbotConfig, delay_min
         routes=routes, middleware=[Middleware(SecurityHeaders)],
         exception_handlers={q.BadParameter: _bad_parameter, StoreUnavailable: _unavailable,
                             HTTPException: _http_error})
+
+
+async def _baseline(request: Request) -> Response:
+    return json_response(BASELINE_BODY)
+
+
+def with_baseline_route(app: Starlette) -> Starlette:
+    """``app`` (a public app) with the benchmark's ``BASELINE_PATH`` added: a constant answer
+    through the same middleware and response path as a cached one, no database involved. It is
+    routed first, the cheapest place (the router tries its routes in turn, a few µs each)."""
+    app.router.routes.insert(0, Route(BASELINE_PATH, _baseline, methods=["GET"]))
+    return app

@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--metrics-file", type=Path, default=None,
                        help="the command handler's Prometheus metrics, served at /metrics "
                             "(default: MILKBOT_METRICS_FILE)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="processes serving the public app, sharing its port (default 1: a "
+                            "thread of this process); each opens its own read-only connections")
     kill = commands.add_parser("kill", help="halt all trading now (recorded with who and why)")
     kill.add_argument("--reason", required=True, help="why, in plain words (recorded)")
     kill.add_argument("--operator", help="who (default: the login name)")
@@ -155,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_serve(settings, public_port=args.public_port,
                              operator_port=args.operator_port, host=args.host,
                              operator_host=args.operator_host, metrics_file=args.metrics_file,
-                             console=console)
+                             console=console, workers=args.workers)
         if args.command == "demo":
             from milkbot.demo import run_demo
 
