@@ -4,8 +4,9 @@ million events, against a same-run baseline endpoint that answers a constant bod
     python -m bench.api [--events N] [--seconds S] [--clients C] [--workers W] [--ledger DIR]
                         [--endpoint PATH ...] [--no-browser] [--seed S] [--source DIR]
 
-Cost on a 2-core machine: building the ledger takes about 13 minutes (6 appending, 7 catching
-up), so keep it with ``--ledger DIR``; the measurements take about 2.5 minutes.
+Cost on a 2-core machine: building the million-event ledger takes 4.5 minutes when the machine
+is otherwise idle (2.5 appending, 2 catching up) and up to 13 when it is shared, so keep it with
+``--ledger DIR``; the measurements take about 2.5 minutes.
 
 The ledger: ``--events`` (default 1,000,000) events of ``bench.workload`` traffic (about eight
 simulated days of the ten cities), appended with ``EventStore.append_many`` group commits into a
