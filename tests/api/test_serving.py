@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +28,7 @@ from milkbot.cli import main
 from milkbot.serving import HTTP, LOOP, free_port, server_config
 from tests.api.conftest import TOKEN, Served, secret_settings
 from tests.api.scenario import seed
+from tests.api.test_serve_process import serve_process
 from tests.builders import a_market_snapshot, at
 
 CACHED_PATHS = ("/api/public/summary", "/api/public/cities", "/api/public/trades",
@@ -291,31 +290,9 @@ def workers_of(pid: int) -> set[int]:
 
 @pytest.mark.e2e
 def test_serve_with_workers_answers_from_several_processes_until_sigterm(tmp_path: Path) -> None:
-    database_url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
-    settings = secret_settings(database_url, tmp_path)
-    with bootstrap(settings) as app:
-        seed(app.ledger)
-        app.runner().catch_up()
-    public_port, operator_port = free_port(), free_port()
-    env = {**os.environ, "MILKBOT_DATABASE_URL": database_url, "MILKBOT_OPERATOR_TOKEN": TOKEN,
-           "MILKBOT_METRICS_FILE": str(tmp_path / "metrics.prom")}
-    env.pop("MILKBOT_BENCH_BASELINE", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "milkbot.cli", "serve", "--public-port", str(public_port),
-         "--operator-port", str(operator_port), "--workers", "2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    public = httpx.Client(base_url=f"http://127.0.0.1:{public_port}", timeout=10)
-    operator = httpx.Client(base_url=f"http://127.0.0.1:{operator_port}", timeout=10)
-    try:
-        deadline = time.monotonic() + 60
-        while process.poll() is None and time.monotonic() < deadline:
-            try:
-                if public.get("/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass  # not answering yet
-            look_again_later()
-        workers = workers_of(process.pid)
+    with serve_process(tmp_path, "--workers", "2") as served:
+        public, operator = served.public, served.operator
+        workers = workers_of(served.process.pid)
         assert len(workers) == 2
         summary = public.get("/api/public/summary").json()
         assert summary["as_of"] == at(180).isoformat() and summary["trades"] == 2
@@ -324,20 +301,14 @@ def test_serve_with_workers_answers_from_several_processes_until_sigterm(tmp_pat
                             headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
         # Another process moves the ledger on: whichever worker answers next reads it, every time
         # (fresh connections, so the kernel hands them to either worker).
-        with bootstrap(settings) as app:
+        with bootstrap(served.settings) as app:
             app.ledger.store.append([a_market_snapshot(version=9, recorded_at=at(600))])
             app.runner().catch_up()
         for _ in range(6):
-            with httpx.Client(base_url=f"http://127.0.0.1:{public_port}", timeout=10) as fresh:
+            with httpx.Client(base_url=f"http://127.0.0.1:{served.public_port}", timeout=10) as fresh:
                 assert fresh.get("/api/public/summary").json()["as_of"] == at(600).isoformat()
-        process.send_signal(signal.SIGTERM)
-        out, _ = process.communicate(timeout=30)
-    finally:
-        public.close()
-        operator.close()
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, out
+        out = served.stop()
+    assert served.process.returncode == 0, out
     assert "public app http://127.0.0.1" in out and "2 worker processes" in out
     assert "stopped" in out and "Traceback" not in out
     assert all(not Path(f"/proc/{pid}").exists() for pid in workers)  # stopped and reaped
