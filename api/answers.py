@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -32,9 +32,11 @@ from eventstore.backend import ReadModelTx, Row
 Build = Callable[[ReadModelTx, datetime | None], dict[str, Any]]
 Version = tuple[Row, ...]
 DEFAULT_CACHE_SIZE = 512
+#: What a version reader returns (``Version`` for the answers; ``/healthz`` adds the log's length).
+V = TypeVar("V")
 
 
-class PassVersions:
+class PassVersions(Generic[V]):
     """The projections' positions for a local SQLite file, read on the event loop itself, at most
     once per pass of the loop: the first request in a pass reads them, the rest of the pass (and
     whatever that pass queued) shares the read.
@@ -48,12 +50,12 @@ class PassVersions:
     and a read takes it back after every SQLite call.
     """
 
-    def __init__(self, read: Callable[[], Version]) -> None:
+    def __init__(self, read: Callable[[], V]) -> None:
         self._read = read
-        self._seen: Version | None = None
+        self._seen: V | None = None
         self._seen_on: asyncio.AbstractEventLoop | None = None
 
-    async def current(self) -> Version:
+    async def current(self) -> V:
         loop = asyncio.get_running_loop()
         seen = self._seen
         if seen is None or self._seen_on is not loop:
@@ -66,7 +68,7 @@ class PassVersions:
         self._seen = self._seen_on = None
 
 
-class VersionWatch:
+class VersionWatch(Generic[V]):
     """The projections' positions read in a worker thread (PostgreSQL: a network round trip),
     one read for many callers.
 
@@ -76,12 +78,12 @@ class VersionWatch:
     database sees one read at a time from this process, however many clients there are.
     """
 
-    def __init__(self, read: Callable[[], Version]) -> None:
+    def __init__(self, read: Callable[[], V]) -> None:
         self._read = read
         self._running: asyncio.Task[None] | None = None
-        self._next: asyncio.Future[Version] | None = None
+        self._next: asyncio.Future[V] | None = None
 
-    def current(self) -> Awaitable[Version]:
+    def current(self) -> Awaitable[V]:
         """The positions, once a read that began with this call ends (await it on the running
         loop; the caller counts as waiting from the call on)."""
         loop = asyncio.get_running_loop()
@@ -100,7 +102,7 @@ class VersionWatch:
         assert waiting is not None
         self._running = loop.create_task(self._read_for(waiting, loop))
 
-    async def _read_for(self, waiting: asyncio.Future[Version],
+    async def _read_for(self, waiting: asyncio.Future[V],
                         loop: asyncio.AbstractEventLoop) -> None:
         try:
             positions = await run_in_threadpool(self._read)
@@ -118,13 +120,13 @@ class VersionWatch:
             self._start(loop)
 
 
-def _fail(waiting: asyncio.Future[Version], error: Exception) -> None:
+def _fail(waiting: asyncio.Future[Any], error: Exception) -> None:
     if not waiting.done():
         waiting.set_exception(error)
         waiting.add_done_callback(_retrieve)  # every waiter may have gone: no warning
 
 
-def _retrieve(future: asyncio.Future[Version]) -> None:
+def _retrieve(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
 
@@ -135,7 +137,7 @@ class Answers:
         self._size = cache_size
         self._cache: OrderedDict[Hashable, bytes] = OrderedDict()
         self._lock = threading.Lock()
-        self._versions: PassVersions | VersionWatch = (
+        self._versions: PassVersions[Version] | VersionWatch[Version] = (
             PassVersions(self._read_version) if isinstance(read_model, SqliteReadModel)
             else VersionWatch(self._read_version))
         self._building: dict[Hashable, asyncio.Future[bytes]] = {}

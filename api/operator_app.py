@@ -37,7 +37,7 @@ from starlette.routing import Route
 
 from api import operator_queries as oq
 from api.auth import BearerToken, required_token
-from api.health_provider import health_provider
+from api.health_provider import HealthAnswers
 from api.operator_ledger import LedgerFollower, OperatorView
 from api.params import Params
 from api.public_app import SecurityHeaders
@@ -161,7 +161,7 @@ def create_operator_app(store: EventStore, read_model: ReadModel, *, config: Mil
             return _error(409, str(e))
         return _json({"recorded": _recorded(events), "scope": scope})
 
-    healthz = health_endpoint(health_provider(
+    healthz = health_endpoint(HealthAnswers(
         read_model, config, ledger_position=ledger_position,
         started_at=started_at or datetime.now(UTC)))
     routes = [

@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import public_queries as q
 from api.answers import Answers, Build
-from api.health_provider import health_provider
+from api.health_provider import HealthAnswers
 from api.params import Params
 from api.public_openapi import (
     DEFAULT_POINTS,
@@ -171,9 +171,9 @@ def create_public_app(read_model: ReadModel, *, config: MilkbotConfig, delay_min
     async def dashboard(request: Request) -> Response:
         return Response(page, media_type="text/html", headers={"Cache-Control": PUBLIC_CACHE})
 
-    provide = health_provider(read_model, config, ledger_position=ledger_position,
-                              started_at=started_at or datetime.now(UTC))
-    healthz = health_endpoint(lambda: without_event_counts(provide()))
+    healthz = health_endpoint(HealthAnswers(
+        read_model, config, ledger_position=ledger_position,
+        started_at=started_at or datetime.now(UTC), shown=without_event_counts))
     routes = [
         Route("/", dashboard),
         Route("/api/public/summary", summary),

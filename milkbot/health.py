@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -148,16 +148,20 @@ _NO_STORE = {"Cache-Control": "no-store"}  # never cached, by Cloudflare or anyo
 def health_endpoint(provider: HealthProvider, *,
                     clock: Callable[[], datetime] | None = None) -> Endpoint:
     """``GET /healthz``: ``provider()`` reads the ledger and returns ``health(...)``'s body (a
-    plain function runs in the thread pool, a coroutine function is awaited). A provider that
-    raises answers ``down`` (503) instead of a 500, and the log names only the exception's type:
-    its message may hold a database URL. ``clock`` stamps that answer (default: now, UTC)."""
+    plain function runs in the thread pool, a coroutine function or an object with an async
+    ``__call__`` is awaited). A provider that raises answers ``down`` (503) instead of a 500, and
+    the log names only the exception's type: its message may hold a database URL. ``clock``
+    stamps that answer (default: now, UTC)."""
+
+    awaited = inspect.iscoroutinefunction(provider) or inspect.iscoroutinefunction(
+        type(provider).__call__)  # an object whose ``__call__`` is ``async def``
 
     async def endpoint(request: Request) -> Response:
         try:
-            if inspect.iscoroutinefunction(provider):
-                body = await provider()
+            if awaited:
+                body = await cast(Awaitable[Mapping[str, Any]], provider())
             else:
-                body = await run_in_threadpool(provider)
+                body = await run_in_threadpool(cast(Callable[[], Mapping[str, Any]], provider))
         except Exception as e:
             log.error("health check failed: %s", type(e).__name__)
             now = clock() if clock is not None else datetime.now(UTC)
