@@ -111,10 +111,11 @@ def create_operator_app(store: EventStore, read_model: ReadModel, *, config: Mil
                         ledger_position: Callable[[], int],
                         started_at: datetime | None = None) -> Starlette:
     """The operator ASGI app. ``OperatorTokenMissing`` when ``token`` is empty: it never starts
-    open. Folds the order book from ``store`` once here, then incrementally per request."""
+    open. Starts folding the order book from ``store`` in the background (a request that comes
+    before the fold ends waits for it), then folds incrementally per request."""
     token = required_token(token)
     follower = LedgerFollower(store)
-    follower.view()
+    follower.warm_up()
     cities = {c.code for c in config.cities}
 
     def answer(build: Callable[[oq.OperatorReads, OperatorView], dict[str, Any]]) -> bytes:

@@ -11,6 +11,7 @@ log again. The public app never does this: it reads projection tables only.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ _FOLDED: tuple[type[Event], ...] = (*OrderBook.FOLDS, RiskLimitBreached)
 TOPICS = tuple(sorted({t.topic() for t in _FOLDED}))
 ALERTS_KEPT = 500
 BREACHES_KEPT = 100
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,21 @@ class LedgerFollower:
         self._alerts: deque[AlertRaised] = deque(maxlen=ALERTS_KEPT)
         self._breaches: deque[RiskLimitBreached] = deque(maxlen=BREACHES_KEPT)
         self._balance: Balance | None = None
+
+    def warm_up(self) -> threading.Thread:
+        """Fold the log so far in a background thread (seconds per million events), so the app
+        answers at once: ``view`` waits for the fold, what needs no orders (``/healthz``,
+        ``/metrics``) never does. A fold that fails is logged and retried by the next ``view``."""
+        thread = threading.Thread(target=self._warm, name="operator-fold", daemon=True)
+        thread.start()
+        return thread
+
+    def _warm(self) -> None:
+        try:
+            with self._lock:
+                self._catch_up()
+        except Exception as e:  # the next view() retries, and raises to its request
+            log.warning("the operator app could not read the ledger yet: %s", type(e).__name__)
 
     def view(self) -> OperatorView:
         """Fold what was appended since the last look, then take a look (blocking)."""
