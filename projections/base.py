@@ -9,12 +9,13 @@ committed batch left it. Rebuilding into tables with another prefix gives rows t
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
 from domain.events import Event
 from eventstore.backend import ReadModelTx, Row
+from eventstore.codec import EventView
 
 
 class Projection(ABC):
@@ -27,6 +28,10 @@ class Projection(ABC):
     #: Whether its rows depend on the ledger clock (``apply``'s ``ledger_time``, ``advance_clock``).
     #: A runner of projections that all say no reads only the events they fold.
     uses_ledger_clock: ClassVar[bool] = True
+    #: Event types it folds from a view (``eventstore.codec.EventView``) instead of the whole
+    #: event: type name -> the view class ``apply`` then receives for it. For big events of which
+    #: it reads a few top-level fields (a weather snapshot's city, not its forecasts).
+    views: ClassVar[Mapping[str, type[EventView]]] = {}
 
     def __init__(self, prefix: str = "proj_") -> None:
         self.prefix = prefix
@@ -52,8 +57,9 @@ class Projection(ABC):
         """Read state back from the tables (empty tables: the initial state)."""
 
     @abstractmethod
-    def apply(self, event: Event, ledger_time: datetime) -> None:
-        """Fold one event. ``ledger_time`` is the newest ``recorded_at`` seen so far."""
+    def apply(self, event: Event | EventView, ledger_time: datetime) -> None:
+        """Fold one event (or its view, for the types in ``views``). ``ledger_time`` is the newest
+        ``recorded_at`` seen so far."""
 
     def advance_clock(self, ledger_time: datetime) -> None:  # noqa: B027 - optional hook
         """The ledger clock moved (called once per batch, after the batch's events)."""

@@ -57,6 +57,7 @@ from domain.events import (
 from domain.learning import LadderScore, NotScorable, paid, score_ladder, settled_value, settles_on
 from domain.scoring import bucket_of
 from eventstore.backend import ReadModelTx, Row
+from eventstore.codec import EventView
 from projections.base import Projection, upsert
 from projections.timefmt import from_text, to_text
 
@@ -205,7 +206,7 @@ class CalibrationProjection(Projection):
 
     # -- folding --------------------------------------------------------------------------------
 
-    def apply(self, event: Event, ledger_time: datetime) -> None:
+    def apply(self, event: Event | EventView, ledger_time: datetime) -> None:
         if isinstance(event, DecisionMade):
             self._decision(event)
         elif isinstance(event, MarketSettled):

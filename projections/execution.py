@@ -68,6 +68,7 @@ from domain.execution import (
     scopes_of,
 )
 from eventstore.backend import ReadModelTx, Row
+from eventstore.codec import EventView
 from projections.base import Projection, delete_keys, insert_rows, upsert
 from projections.timefmt import from_text, to_text
 
@@ -188,7 +189,7 @@ class ExecutionProjection(Projection):
 
     # -- folding --------------------------------------------------------------------------------
 
-    def apply(self, event: Event, ledger_time: datetime) -> None:
+    def apply(self, event: Event | EventView, ledger_time: datetime) -> None:
         if isinstance(event, MarketSnapshotted):
             self._snapshot(event)
         elif isinstance(event, DecisionMade):

@@ -12,7 +12,8 @@ What it folds:
   its markets give no close time, a day after its last snapshot), so the board holds what is
   trading now, whatever the age of the ledger.
 - ``WeatherSnapshotted``: the city's ``weather:{kind}`` feed's latest good read (the kind is the
-  last part of its stream, ``weather:{city}:{kind}``, as the snapshotter names it).
+  last part of its stream, ``weather:{city}:{kind}``, as the snapshotter names it). Only its
+  envelope and city are read (``WeatherRead``): the forecasts, most of its bytes, are skipped.
 
 Every market a snapshot shows also leaves its terms (strike type and strikes) behind, kept after
 its ladder has left the board: a settled market, or an old trade in it, still reads as the range
@@ -33,13 +34,15 @@ Tables (prefix ``proj_``):
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import ClassVar
 
 from domain.book import best_bid, mark_price, yes_ask
-from domain.events import Event, MarketKind, MarketSnapshotted, WeatherSnapshotted
+from domain.events import Event, MarketKind, MarketSnapshotted
 from eventstore.backend import ReadModelTx, Row
+from eventstore.codec import EventView
 from projections.base import Projection, delete_keys, upsert
 from projections.timefmt import from_text, to_text
 
@@ -50,9 +53,16 @@ FEED_COLUMNS = ("feed_key", "city", "feed", "last_good")
 STRIKE_COLUMNS = ("ticker", "strike_type", "floor_strike", "cap_strike")
 
 
+class WeatherRead(EventView):
+    """What the board reads of a ``WeatherSnapshotted``: when, and for which city and feed."""
+
+    city: str
+
+
 class MarketBoardProjection(Projection):
     name = "market_board"
     consumes = frozenset({"MarketSnapshotted", "WeatherSnapshotted"})
+    views: ClassVar[Mapping[str, type[EventView]]] = {"WeatherSnapshotted": WeatherRead}
     tables: ClassVar[dict[str, str]] = {
         "board_ladders": (
             "event_ticker TEXT PRIMARY KEY, city TEXT NOT NULL, kind TEXT NOT NULL, "
@@ -103,13 +113,13 @@ class MarketBoardProjection(Projection):
         rows = tx.execute(f"SELECT as_of FROM {self.table('board_clock')} WHERE name = 'ledger'")
         self.clock = from_text(rows[0][0]) if rows else None
 
-    def apply(self, event: Event, ledger_time: datetime) -> None:
+    def apply(self, event: Event | EventView, ledger_time: datetime) -> None:
         self._advance(ledger_time)
         if isinstance(event, MarketSnapshotted):
             self._strikes(event)
             self._ladder(event)
             self._feed(event.city, f"market:{event.kind.value}", event.recorded_at)
-        elif isinstance(event, WeatherSnapshotted):
+        elif isinstance(event, WeatherRead):
             kind = event.stream.rsplit(":", 1)[-1]
             if kind in {k.value for k in MarketKind}:
                 self._feed(event.city, f"weather:{kind}", event.recorded_at)

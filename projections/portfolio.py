@@ -17,6 +17,7 @@ from domain.book import mark_price
 from domain.events import Event, MarketSettled, MarketSnapshotted, OrderFilled
 from domain.positions import MarketPosition
 from eventstore.backend import ReadModelTx
+from eventstore.codec import EventView
 from projections.base import Projection, delete_keys, insert_rows, upsert
 from projections.timefmt import to_text
 
@@ -77,7 +78,7 @@ class PortfolioProjection(Projection):
         self.fill_ids = {r[0] for r in tx.execute(f"SELECT fill_id FROM {self.table('fills')}")}
         self._pnl_scopes = {r[0] for r in tx.execute(f"SELECT scope FROM {self.table('pnl')}")}
 
-    def apply(self, event: Event, ledger_time: datetime) -> None:
+    def apply(self, event: Event | EventView, ledger_time: datetime) -> None:
         if isinstance(event, MarketSnapshotted):
             stamp = to_text(event.recorded_at)
             for quote in event.markets:

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from domain.events import Event, OrderFilled
 from eventstore.backend import ReadModelTx, Row
+from eventstore.codec import EventView
 from projections.base import Projection, delete_keys, insert_rows, upsert
 from projections.timefmt import from_text, to_text
 
@@ -68,7 +69,7 @@ class PublicTradeFeed(Projection):
         rows = tx.execute(f"SELECT as_of FROM {self.table('public_clock')} WHERE name = 'ledger'")
         self.as_of = rows[0][0] if rows else None
 
-    def apply(self, event: Event, ledger_time: datetime) -> None:
+    def apply(self, event: Event | EventView, ledger_time: datetime) -> None:
         if not isinstance(event, OrderFilled):
             return
         if event.fill_id in self.pending or event.fill_id in self.published:

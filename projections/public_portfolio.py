@@ -65,6 +65,7 @@ from domain.events import (
 )
 from domain.positions import MarketPosition
 from eventstore.backend import ReadModelTx, Row
+from eventstore.codec import EventView
 from projections.base import Projection, insert_rows, upsert
 from projections.public_feed import MINIMUM_DELAY_MINUTES, check_delay
 from projections.timefmt import from_text, to_text
@@ -278,7 +279,7 @@ class PublicPortfolioProjection(Projection):
 
     # -- folding --------------------------------------------------------------------------------
 
-    def apply(self, event: Event, ledger_time: datetime) -> None:
+    def apply(self, event: Event | EventView, ledger_time: datetime) -> None:
         # The clock moves first: the hours it passes are the portfolio before this event.
         self._advance(ledger_time)
         if isinstance(event, OrderFilled):

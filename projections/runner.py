@@ -15,13 +15,15 @@ from datetime import datetime
 
 from domain.events import Event
 from eventstore.backend import ReadModelTx
-from eventstore.codec import recorded_at_of, split_topic
+from eventstore.codec import EventView, decode_view, recorded_at_of, split_topic
 from eventstore.ledger import Ledger
 from eventstore.store import StoredRecord
 from projections.base import Projection
 
 TRACKING_TABLE = "milkbot_projection_tracking"
 DEFAULT_BATCH = 5_000
+#: A topic's readers: for the whole event (``None``) or each view of it, the projections (by name).
+Route = tuple[tuple[type[EventView] | None, tuple[tuple[str, Projection], ...]], ...]
 
 
 class ProjectionConflict(RuntimeError):
@@ -52,7 +54,7 @@ class ProjectionRunner:
         self.positions: dict[str, int] = {}
         self.ledger_time: datetime | None = None
         #: Topic -> the projections that fold it, with their names.
-        self._routes: dict[str, tuple[tuple[str, Projection], ...]] = {}
+        self._routes: dict[str, Route] = {}
         self._started = False
 
     def start(self) -> None:
@@ -132,6 +134,19 @@ class ProjectionRunner:
         elif records:
             yield records, records[-1].position
 
+    def _route(self, topic: str) -> Route:
+        """Which projections fold ``topic``, grouped by what each reads of it: the whole event
+        (``None``) or a view. Each is decoded once per record for all its readers."""
+        name = split_topic(topic)[0]
+        readers: dict[type[EventView] | None, list[tuple[str, Projection]]] = {}
+        for p in self.projections:
+            if name in p.consumes:
+                readers.setdefault(p.views.get(name), []).append((p.name, p))
+        # The whole event first: when a view and the event are both read, the event gives the
+        # clock, and its decode is the one that names a corrupt record.
+        return tuple(sorted(((view, tuple(folders)) for view, folders in readers.items()),
+                            key=lambda route: route[0] is not None))
+
     def _fold(self, records: Sequence[StoredRecord]) -> None:
         # Only events some projection folds are decoded; the others just move the ledger clock.
         # Which projections fold a topic is worked out once per topic (an event's type is its
@@ -142,24 +157,24 @@ class ProjectionRunner:
         try:
             for record in records:
                 topic = record.topic
-                folders = routes.get(topic)
-                if folders is None:
-                    name = split_topic(topic)[0]
-                    folders = routes[topic] = tuple(
-                        (p.name, p) for p in self.projections if name in p.consumes)
-                if folders:
-                    event = record.decode()
-                    recorded_at = event.recorded_at
-                else:
-                    event, recorded_at = None, recorded_at_of(topic, record.data, record.position)
-                if ledger_time is None or recorded_at > ledger_time:
-                    ledger_time = recorded_at
-                if event is None:
+                route = routes.get(topic)
+                if route is None:
+                    route = routes[topic] = self._route(topic)
+                if not route:
+                    recorded_at = recorded_at_of(topic, record.data, record.position)
+                    if ledger_time is None or recorded_at > ledger_time:
+                        ledger_time = recorded_at
                     continue
                 position = record.position
-                for name, projection in folders:
-                    if position > positions[name]:
-                        projection.apply(event, ledger_time)
+                for view, folders in route:
+                    event = record.decode() if view is None else decode_view(
+                        view, topic, record.data, position)
+                    recorded_at = event.recorded_at
+                    if ledger_time is None or recorded_at > ledger_time:
+                        ledger_time = recorded_at
+                    for name, projection in folders:
+                        if position > positions[name]:
+                            projection.apply(event, ledger_time)
         finally:
             self.ledger_time = ledger_time
 

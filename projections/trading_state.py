@@ -21,6 +21,7 @@ from typing import ClassVar
 from domain.events import Event, TradingState
 from domain.risk.state import Breaker, Hold, Standing, TradingStates
 from eventstore.backend import ReadModelTx, Row
+from eventstore.codec import EventView
 from projections.base import Projection, insert_rows, upsert
 from projections.timefmt import from_text, to_text
 
@@ -61,7 +62,8 @@ class TradingStateProjection(Projection):
         self.clock = from_text(rows[0][0]) if rows else None
         self._clock_moved = False
 
-    def apply(self, event: Event, ledger_time: datetime) -> None:
+    def apply(self, event: Event | EventView, ledger_time: datetime) -> None:
+        assert isinstance(event, Event)  # no views: every event it folds comes whole
         self.states = self.states.apply(event)
 
     def advance_clock(self, ledger_time: datetime) -> None:

@@ -10,6 +10,7 @@ import pytest
 from domain.events import Event, OrderAccepted, deterministic_id
 from domain.events.upcasting import _UPCASTERS, upcaster
 from eventstore import ConcurrencyConflict, CorruptEvent, Ledger, open_ledger
+from eventstore.codec import EventView, decode_view
 from tests.builders import (
     a_market_snapshot,
     an_order_accepted,
@@ -216,6 +217,14 @@ def test_old_schema_versions_are_upcast_on_read(ledger: Ledger) -> None:
     assert isinstance(recorded.event, Renamed)
     assert recorded.event.new_name == "kept"
     assert recorded.event.event_id == deterministic_id("test", "renamed:1", 1, None)
+    # A view of an old record is taken of the upcast event.
+    (record,) = ledger.store.read_records()
+    view = decode_view(NewNameRead, record.topic, record.data, record.position)
+    assert (view.new_name, view.stream) == ("kept", "renamed:1")
+
+
+class NewNameRead(EventView):
+    new_name: str
 
 
 def test_a_group_commit_records_each_command_as_append_would(ledger: Ledger) -> None:

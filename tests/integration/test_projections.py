@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
+from typing import Any, ClassVar
 
 import pytest
 
-from domain.events import Action, Side
+from domain.events import Action, Event, Side
 from eventstore import Ledger
+from eventstore.codec import EventView
+from projections.base import Projection
 from projections.portfolio import PortfolioProjection
 from projections.public_feed import DelayTooShort, PublicTradeFeed
 from projections.registry import all_projections, projection_factories
@@ -17,6 +21,7 @@ from replay.rebuild import rebuild_and_compare
 from tests.builders import (
     a_market_snapshot,
     a_settlement,
+    a_weather_snapshot,
     an_order_filled,
     at,
 )
@@ -177,3 +182,46 @@ def test_rebuild_finds_identical_rows_and_then_a_tampered_row(ledger: Ledger, na
     result = rebuild_and_compare(ledger, build)
     assert not result.matches
     assert table in result.differences
+
+
+class _StreamsRead(EventView):
+    city: str
+
+
+class _Seen(Projection):
+    """Remembers what each event it folded was, and the ledger clock it came with."""
+
+    consumes = frozenset({"WeatherSnapshotted", "OrderFilled"})
+    tables: ClassVar[dict[str, str]] = {"seen": "n INTEGER PRIMARY KEY, what TEXT NOT NULL"}
+
+    def __init__(self, name: str, views: dict[str, type[EventView]]) -> None:
+        super().__init__("test_")
+        self.name = name  # type: ignore[misc]
+        self.views = views  # type: ignore[misc]
+        self.folded: list[tuple[str, str, object]] = []
+
+    def load(self, tx: Any) -> None:
+        self.folded = []
+
+    def apply(self, event: Event | EventView, ledger_time: datetime) -> None:
+        self.folded.append((type(event).__name__, event.stream, ledger_time))
+
+    def flush(self, tx: Any) -> None:
+        pass
+
+
+def test_a_view_and_the_whole_event_are_each_given_to_their_readers(ledger: Ledger) -> None:
+    ledger.store.append([a_weather_snapshot("CHI", recorded_at=at(30))])
+    ledger.store.append([an_order_filled("f-1", recorded_at=at(10))])  # recorded late
+    ledger.store.append([a_weather_snapshot("NYC", version=2, recorded_at=at(40))])
+    viewer = _Seen("viewer", {"WeatherSnapshotted": _StreamsRead})
+    whole = _Seen("whole", {})
+    ProjectionRunner(ledger, [viewer, whole]).catch_up()
+
+    clocks = [at(30), at(30), at(40)]  # the clock never runs back for a late record
+    assert viewer.folded == [("_StreamsRead", "weather:CHI", clocks[0]),
+                             ("OrderFilled", "fill:f-1", clocks[1]),
+                             ("_StreamsRead", "weather:NYC", clocks[2])]
+    assert whole.folded == [("WeatherSnapshotted", "weather:CHI", clocks[0]),
+                            ("OrderFilled", "fill:f-1", clocks[1]),
+                            ("WeatherSnapshotted", "weather:NYC", clocks[2])]

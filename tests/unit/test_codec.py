@@ -4,9 +4,15 @@ import pytest
 from pydantic import ValidationError
 
 from domain.events import Event, OrderFilled
-from eventstore.codec import decode, encode, recorded_at_of, split_topic
+from eventstore.codec import EventView, decode, decode_view, encode, recorded_at_of, split_topic
 from eventstore.errors import CorruptEvent
-from tests.builders import a_config_version, an_order_filled, every_event_type
+from tests.builders import (
+    a_config_version,
+    a_weather_snapshot,
+    an_order_filled,
+    at,
+    every_event_type,
+)
 
 
 @pytest.mark.parametrize("event", every_event_type(), ids=lambda e: e.event_type)
@@ -59,3 +65,26 @@ def test_a_config_version_is_the_hash_of_its_content() -> None:
     assert decode(config.topic(), encode(config)) == config
     with pytest.raises(ValidationError, match="SHA-256"):
         type(config).model_validate({**config.model_dump(), "content": "a = 2\n"})
+
+
+class CityRead(EventView):
+    city: str
+
+
+def test_a_view_reads_the_envelope_and_the_fields_it_names() -> None:
+    snapshot = a_weather_snapshot("CHI", recorded_at=at(5), periods=40)
+    view = decode_view(CityRead, snapshot.topic(), encode(snapshot))
+    assert (view.stream, view.version, view.recorded_at, view.city) == (
+        snapshot.stream, snapshot.version, snapshot.recorded_at, "CHI")
+    assert not hasattr(view, "forecast")
+
+
+def test_a_view_of_a_broken_record_is_corrupt_and_names_its_position() -> None:
+    data = encode(a_weather_snapshot()).replace(b'"city":"NYC"', b'"city":7')
+    with pytest.raises(CorruptEvent, match="city") as raised:
+        decode_view(CityRead, "WeatherSnapshotted.v1", data, 41)
+    assert raised.value.position == 41
+    with pytest.raises(CorruptEvent, match="unknown event type"):
+        decode_view(CityRead, "Nonesuch.v1", data)
+    with pytest.raises(CorruptEvent, match="newer"):
+        decode_view(CityRead, "WeatherSnapshotted.v9", data)
