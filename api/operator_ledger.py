@@ -25,7 +25,7 @@ from eventstore import EventStore
 from eventstore.store import READ_BATCH
 
 _FOLDED: tuple[type[Event], ...] = (*OrderBook.FOLDS, RiskLimitBreached)
-TOPICS = tuple(sorted({t.topic() for t in _FOLDED}))
+TYPES = tuple(sorted({t.__name__ for t in _FOLDED}))
 ALERTS_KEPT = 500
 BREACHES_KEPT = 100
 
@@ -92,7 +92,7 @@ class LedgerFollower:
         # one we folded are never read twice.
         top = self._store.max_position()
         while self._position < top:
-            records = self._store.read_records(self._position, READ_BATCH, stop=top, topics=TOPICS)
+            records = self._store.read_records(self._position, READ_BATCH, stop=top, types=TYPES)
             for record in records:
                 event = record.decode()
                 self._book.apply(event)

@@ -422,10 +422,10 @@ def _tally(run: Run, store: EventStore, exchange: Simulator, wire: FaultyTranspo
     fill_ids: list[str] = []
     settled: set[str] = set()
     alerts = events = 0
-    wanted = {t.topic() for t in (AlertRaised, MarketSettled, OrderFilled, OrderSubmitted)}
+    wanted = {t.__name__ for t in (AlertRaised, MarketSettled, OrderFilled, OrderSubmitted)}
     for record in store.iter_records():
         events += 1
-        if record.topic not in wanted:
+        if record.type_name not in wanted:
             continue
         event: Event = record.decode()
         if isinstance(event, AlertRaised):

@@ -39,7 +39,9 @@ class Backend(Protocol):
         """Insert atomically; raise eventsourcing's ``IntegrityError`` if a slot is taken."""
 
     def select_records(self, after: int, limit: int, stop: int | None,
-                       topics: Sequence[str]) -> list[StoredRecord]: ...
+                       types: Sequence[str]) -> list[StoredRecord]:
+        """Records after ``after`` (to ``stop``), of the event class names ``types`` if any, in
+        every stored schema version (a topic ``Name.vN`` less its digits is ``Name.v``)."""
 
     def select_stream(self, stream: str, after_version: int, limit: int | None) -> (
         list[StoredRecord]

@@ -28,6 +28,9 @@ from eventstore.url import PostgresUrl
 
 EVENTS_TABLE = "stored_events"
 CONNECT_TIMEOUT_S = 5
+#: The advisory lock (an arbitrary constant) that lets one process at a time create the ledger's
+#: tables and functions: two creating them at once fail with "tuple concurrently updated".
+SCHEMA_LOCK = 0x6D696C6B  # "milk"
 
 
 APPEND_FUNCTION = "milkbot_append_events"
@@ -127,9 +130,15 @@ class PostgresBackend:
                 originator_id_type="text", lock_timeout=10,
             )
             self._recorder = LedgerRecorder(self._datastore, events_table_name=EVENTS_TABLE)
-            self._recorder.create_table()
+            # The lock is the session's: held until the connection closes, whatever happens.
+            with psycopg.connect(self._conninfo, autocommit=True) as locked:
+                locked.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+                self._recorder.create_table()
         except PersistenceError as e:
             raise StoreUnavailable(f"cannot prepare the ledger at {url.redacted()}: {e}") from None
+        except psycopg.OperationalError as e:  # the lock's connection, after the check passed
+            raise StoreUnavailable(f"cannot prepare the ledger at {url.redacted()}: "
+                                   f"{type(e).__name__}") from None
         self._table = EVENTS_TABLE
 
     # -- events --------------------------------------------------------------------------------
@@ -140,16 +149,16 @@ class PostgresBackend:
         return positions
 
     def select_records(self, after: int, limit: int, stop: int | None,
-                       topics: Sequence[str]) -> list[StoredRecord]:
+                       types: Sequence[str]) -> list[StoredRecord]:
         sql = (f"SELECT notification_id, originator_id, originator_version, topic, state "
                f"FROM {self._table} WHERE notification_id > %s")
         params: list[Any] = [after]
         if stop is not None:
             sql += " AND notification_id <= %s"
             params.append(stop)
-        if topics:
-            sql += " AND topic = ANY(%s)"
-            params.append(list(topics))
+        if types:
+            sql += " AND rtrim(topic, '0123456789') = ANY(%s)"
+            params.append([f"{name}.v" for name in types])
         sql += " ORDER BY notification_id LIMIT %s"
         params.append(limit)
         return self._select(sql, params)

@@ -79,16 +79,16 @@ class SqliteBackend:
         return positions
 
     def select_records(self, after: int, limit: int, stop: int | None,
-                       topics: Sequence[str]) -> list[StoredRecord]:
+                       types: Sequence[str]) -> list[StoredRecord]:
         sql = f"SELECT rowid, originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "
         sql += "WHERE rowid > ?"
         params: list[Any] = [after]
         if stop is not None:
             sql += " AND rowid <= ?"
             params.append(stop)
-        if topics:
-            sql += f" AND topic IN ({','.join('?' * len(topics))})"
-            params.extend(topics)
+        if types:
+            sql += f" AND rtrim(topic, '0123456789') IN ({','.join('?' * len(types))})"
+            params.extend(f"{name}.v" for name in types)
         sql += " ORDER BY rowid LIMIT ?"
         params.append(limit)
         return self._select(sql, params)

@@ -34,6 +34,13 @@ class StoredRecord:
     topic: str
     data: bytes
 
+    @property
+    def type_name(self) -> str:
+        """The event type's class name, whatever schema version the record was stored in (what
+        to select records by: a stored ``OrderFilled.v1`` is still an ``OrderFilled`` once the
+        class is at v2, upcast on decode)."""
+        return self.topic.rpartition(".v")[0]
+
     def decode(self) -> Event:
         return decode(self.topic, self.data, self.position)
 
@@ -141,11 +148,12 @@ class EventStore:
 
     def read_records(
         self, after: int = 0, limit: int = READ_BATCH, *, stop: int | None = None,
-        topics: Sequence[str] = (),
+        types: Sequence[str] = (),
     ) -> list[StoredRecord]:
-        """Raw records with ``after < position [<= stop]``, in global order."""
+        """Raw records with ``after < position [<= stop]``, in global order; of ``types`` only
+        (event class names, every stored schema version of each), if given."""
         with unavailable_on_operational_errors("a read"):
-            return self._backend.select_records(after, limit, stop, topics)
+            return self._backend.select_records(after, limit, stop, types)
 
     def read(self, after: int = 0, limit: int = READ_BATCH, *, stop: int | None = None) -> (
         list[RecordedEvent]
@@ -154,18 +162,18 @@ class EventStore:
                                                                                   stop=stop)]
 
     def iter_records(self, after: int = 0, *, stop: int | None = None, batch: int = READ_BATCH,
-                     topics: Sequence[str] = ()) -> Iterator[StoredRecord]:
-        """Every record after ``after`` (up to ``stop``; of ``topics`` only, if given), fetched in
+                     types: Sequence[str] = ()) -> Iterator[StoredRecord]:
+        """Every record after ``after`` (up to ``stop``; of ``types`` only, if given), fetched in
         batches. While one batch is consumed the next is fetched on a second connection, so the
         database's time and the caller's overlap; a log of one batch starts no thread."""
-        records = self.read_records(after, batch, stop=stop, topics=topics)
+        records = self.read_records(after, batch, stop=stop, types=types)
         if len(records) < batch:
             yield from records
             return
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as ahead:
             while len(records) == batch:
                 upcoming = ahead.submit(self.read_records, records[-1].position, batch,
-                                        stop=stop, topics=topics)
+                                        stop=stop, types=types)
                 yield from records
                 records = upcoming.result()
         yield from records

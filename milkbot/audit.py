@@ -135,12 +135,17 @@ def replay_decision(app: Milkbot, which: uuid.UUID, out: Console, err: Console) 
 
 def rebuild(app: Milkbot, name: str | None, out: Console, err: Console) -> int:
     from projections.registry import projection_factories
-    from replay.rebuild import rebuild_and_compare
+    from replay.rebuild import rebuild_and_compare_all
 
-    factories = projection_factories(app.settings.public_delay_minutes)
+    names = [name] if name else sorted(projection_factories())
+    with err.status(f"rebuilding {len(names)} projection{'s' if len(names) > 1 else ''} "
+                    "from event 1"):
+        results = rebuild_and_compare_all(
+            app.ledger, names, public_delay_minutes=app.settings.public_delay_minutes,
+            database_url=app.settings.database_url)
     failed = False
-    for projection_name in [name] if name else sorted(factories):
-        result = rebuild_and_compare(app.ledger, factories[projection_name])
+    for result in results:
+        projection_name = result.name
         if result.matches:
             out.print(f"{projection_name}: rebuilt from {result.events} events up to position "
                       f"{result.position}: identical")

@@ -87,8 +87,8 @@ from milkbot.accountant import Accountant
 from milkbot.advisory import Advisor, DaySummary
 from milkbot.bootstrap import Milkbot
 from milkbot.metrics import HandlerMetrics
-from milkbot.operator import STATE_TOPICS
-from milkbot.orders import BOOK_TOPICS, OrderManager, Venue
+from milkbot.operator import STATE_TYPES
+from milkbot.orders import BOOK_TYPES, OrderManager, Venue
 from milkbot.paper import PaperVenue
 
 log = logging.getLogger(__name__)
@@ -287,20 +287,20 @@ class CommandHandler:
     def _fold_history(self) -> OrderBook:
         """One read of the log at start-up for every fold: the order book, the trading states
         and what ``_observe`` keeps (positions, reports, model states)."""
-        kept = {t.topic() for t in (OrderFilled, MarketSettled, ClimateReportRecorded,
+        kept = {t.__name__ for t in (OrderFilled, MarketSettled, ClimateReportRecorded,
                                     ModelStateRecorded, EquityMarked)}
         book, self.states, self._seen = OrderBook(), TradingStates(), 0
         for record in self.store.iter_records():
             self._seen = record.position
-            if record.topic not in kept and record.topic not in BOOK_TOPICS \
-                    and record.topic not in STATE_TOPICS:
+            name = record.type_name
+            if name not in kept and name not in BOOK_TYPES and name not in STATE_TYPES:
                 continue
             event = record.decode()
-            if record.topic in BOOK_TOPICS:
+            if name in BOOK_TYPES:
                 book.apply(event)
-            if record.topic in STATE_TOPICS:
+            if name in STATE_TYPES:
                 self.states = self.states.apply(event)
-            if record.topic in kept:
+            if name in kept:
                 self._observe(event)
         return book
 
@@ -659,7 +659,7 @@ class CommandHandler:
         """Fold the state events recorded since the last look, ours (breakers, reconciliation
         halts) and anyone else's (a kill switch from the command line)."""
         for record in self.store.iter_records(after=self._seen):
-            if record.topic in STATE_TOPICS:
+            if record.type_name in STATE_TYPES:
                 self.states = self.states.apply(record.decode())
             self._seen = record.position
 

@@ -24,14 +24,14 @@ from domain.risk.state import OPERATOR_STREAM, TradingStates, kill, resume
 from eventstore import EventStore
 from eventstore.errors import ConcurrencyConflict
 
-STATE_TOPICS = frozenset(t.topic() for t in (TradingStateChanged, KillSwitchEngaged, TradingResumed,
+STATE_TYPES = frozenset(t.__name__ for t in (TradingStateChanged, KillSwitchEngaged, TradingResumed,
                                               BreakerTripped, BreakerCleared))
 ATTEMPTS = 3
 
 
 def trading_states(store: EventStore) -> TradingStates:
     """Every trading state the ledger holds (the whole book's, each city's, each breaker)."""
-    return TradingStates.fold(r.decode() for r in store.iter_records() if r.topic in STATE_TOPICS)
+    return TradingStates.fold(r.decode() for r in store.iter_records() if r.type_name in STATE_TYPES)
 
 
 def operator_name(given: str | None) -> str:

@@ -54,8 +54,8 @@ from domain.oms import (
 )
 from eventstore import EventStore
 
-#: Every event the order book folds, by stored topic.
-BOOK_TOPICS = frozenset(t.topic() for t in OrderBook.FOLDS)
+#: Every event type the order book folds, by name (``StoredRecord.type_name``).
+BOOK_TYPES = frozenset(t.__name__ for t in OrderBook.FOLDS)
 #: Fills are read from the last reconciliation less this, for the venue's clock and ours.
 FILL_MARGIN = timedelta(minutes=5)
 
@@ -93,7 +93,7 @@ class OrderManager:
         self._checkpoint = checkpoint or (lambda _point, _id: None)
         self._in_flight_grace = in_flight_grace
         self.book = book if book is not None else OrderBook.fold(
-            r.decode() for r in store.iter_records() if r.topic in BOOK_TOPICS)
+            r.decode() for r in store.iter_records() if r.type_name in BOOK_TYPES)
 
     # -- recording --------------------------------------------------------------------------------
 

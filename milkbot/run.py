@@ -42,14 +42,14 @@ LIVE_AFTER_DAYS = 10
 #: The events that go to the alert sink (log and webhook) as they are recorded.
 INCIDENTS = (AlertRaised, RiskLimitBreached, TradingStateChanged, KillSwitchEngaged, TradingResumed,
              BreakerTripped, BreakerCleared, ReconciliationFailed)
-_TOPICS = frozenset({HandlerStarted.topic(), DecisionMade.topic()})
+_TYPES = frozenset({HandlerStarted.__name__, DecisionMade.__name__})
 
 
 def practice_days(store: EventStore) -> int:
     """Distinct UTC days on which decisions were recorded while the handler ran in paper or demo."""
     mode, days = None, set()
     for record in store.iter_records():
-        if record.topic not in _TOPICS:
+        if record.type_name not in _TYPES:
             continue
         event = record.decode()
         if isinstance(event, HandlerStarted):

@@ -13,7 +13,6 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from domain.events import Event
 from eventstore.backend import ReadModelTx
 from eventstore.codec import EventView, decode_view, recorded_at_of, split_topic
 from eventstore.ledger import Ledger
@@ -90,30 +89,29 @@ class ProjectionRunner:
             total += len(records)
         return total
 
-    def topics(self) -> tuple[str, ...]:
-        """The topics to read, every schema version of each folded type, when no projection here
+    def types(self) -> tuple[str, ...]:
+        """The event types to read (every stored schema version of each) when no projection here
         reads the ledger clock; empty (read everything) when one does: the clock is the newest
-        ``recorded_at`` of every event, folded or not."""
+        ``recorded_at`` of every event, folded or not. A record of a schema newer than the code
+        knows is read, and fails to decode, rather than being skipped."""
         if any(p.uses_ledger_clock for p in self.projections):
             return ()
-        names = sorted(frozenset().union(*(p.consumes for p in self.projections)))
-        return tuple(f"{name}.v{version}" for name in names if name in Event.registry
-                     for version in range(1, Event.registry[name].SCHEMA_VERSION + 1))
+        return tuple(sorted(frozenset().union(*(p.consumes for p in self.projections))))
 
     def _batches(self, stop: int | None) -> Iterator[tuple[list[StoredRecord], int]]:
         """Batches from the current position, each with the position it brings the projections
         to. While one is folded, the next is fetched on a second connection, so the database's
         time and ours overlap; a follower that finds at most one batch waiting starts no thread.
 
-        Reading only some topics, the last batch reaches the log's end as it was before the
+        Reading only some types, the last batch reaches the log's end as it was before the
         first read (appends come in position order, so nothing can land behind it later)."""
-        topics = self.topics()
-        if topics:
+        types = self.types()
+        if types:
             end = self.ledger.store.max_position()
             stop = end if stop is None else min(stop, end)
 
         def read(after: int) -> list[StoredRecord]:
-            return self.ledger.store.read_records(after, self.batch_size, stop=stop, topics=topics)
+            return self.ledger.store.read_records(after, self.batch_size, stop=stop, types=types)
 
         after = self.position
         if stop is not None and after >= stop:
@@ -126,7 +124,7 @@ class ProjectionRunner:
                     upcoming = prefetch.submit(read, after) if stop is None or after < stop else None
                     yield records, after
                     records = upcoming.result() if upcoming is not None else []
-        if topics:
+        if types:
             # Everything up to ``stop`` has been read, the last records maybe all skipped.
             assert stop is not None
             if records or after < stop:

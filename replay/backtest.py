@@ -55,8 +55,8 @@ from eventstore.store import EventStore, StoredRecord
 FEED_TYPES: tuple[type[Event], ...] = (MarketSnapshotted, MarketFeedFailed, WeatherSnapshotted,
                                        WeatherFeedFailed, ClimateReportRecorded, ClimateReportRejected,
                                        MarketSettled)
-FEED_TOPICS = tuple(t.topic() for t in FEED_TYPES)
-_TOPIC = {t.topic(): t for t in FEED_TYPES}
+FEED_TYPE_NAMES = tuple(t.__name__ for t in FEED_TYPES)
+_TYPE = {t.__name__: t for t in FEED_TYPES}
 Record = Callable[[Sequence[Event]], object]
 #: The recorded feeds are asked at every step: they answer None when nothing new was recorded.
 _ALWAYS = timedelta(0)
@@ -107,7 +107,7 @@ class RecordedSource:
 
     def _take(self, record: StoredRecord, at: datetime) -> None:
         self.read += 1
-        kind = _TOPIC[record.topic]
+        kind = _TYPE[record.type_name]
         if kind in (MarketSnapshotted, MarketFeedFailed):
             if at < self._start:
                 return
@@ -143,7 +143,7 @@ class RecordedSource:
 def _feed_records(store: EventStore) -> Iterator[StoredRecord]:
     after = 0
     while True:
-        records = store.read_records(after, 5_000, topics=FEED_TOPICS)
+        records = store.read_records(after, 5_000, types=FEED_TYPE_NAMES)
         yield from records
         if len(records) < 5_000:
             return

@@ -52,8 +52,8 @@ from eventstore.store import EventStore, StoredRecord
 
 INPUT_TYPES: tuple[type[Event], ...] = (MarketSnapshotted, WeatherSnapshotted, ClimateReportRecorded,
                                          ModelStateRecorded, ConfigVersionRecorded)
-INPUT_TOPICS = tuple(t.topic() for t in INPUT_TYPES)
-DECISION_TOPIC = DecisionMade.topic()
+INPUT_TYPE_NAMES = tuple(t.__name__ for t in INPUT_TYPES)
+DECISION_TYPE = DecisionMade.__name__
 #: Raw records kept in memory per stream (a decision uses its stream's newest inputs).
 KEEP_PER_STREAM = 3
 #: Logs of at least this many records are replayed on every core (see ``replay_all``).
@@ -325,7 +325,7 @@ def replay_all(store: EventStore, *, since: datetime | None = None,
 def _replay_here(store: EventStore, since: datetime | None) -> Iterator[Replayed]:
     inputs = InputIndex(store)
     for record in _inputs_and_decisions(store):
-        if record.topic != DECISION_TOPIC:
+        if record.type_name != DECISION_TYPE:
             inputs.add(record)
         elif _selected(record, since):
             yield replay(record, inputs)
@@ -352,7 +352,7 @@ def _replay_in_workers(store: EventStore, since: datetime | None, workers: int) 
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
     try:
         for record in _inputs_and_decisions(store):
-            if record.topic != DECISION_TOPIC:
+            if record.type_name != DECISION_TYPE:
                 inputs.add(record)
                 group = None
                 continue
@@ -487,10 +487,10 @@ def _from_streams(store: EventStore, record: StoredRecord) -> Replayed | None:
 def _from_log(store: EventStore, target: StoredRecord) -> Replayed:
     inputs = InputIndex(store)
     for record in _inputs_and_decisions(store, stop=target.position - 1):
-        if record.topic != DECISION_TOPIC:
+        if record.type_name != DECISION_TYPE:
             inputs.add(record)
     return replay(target, inputs)
 
 
 def _inputs_and_decisions(store: EventStore, *, stop: int | None = None) -> Iterator[StoredRecord]:
-    return store.iter_records(stop=stop, topics=(*INPUT_TOPICS, DECISION_TOPIC))
+    return store.iter_records(stop=stop, types=(*INPUT_TYPE_NAMES, DECISION_TYPE))

@@ -24,7 +24,7 @@ from domain.events import DecisionMade
 from eventstore.codec import decode, recorded_at_of
 from eventstore.errors import CorruptEvent
 from eventstore.store import EventStore, StoredRecord
-from replay.decisions import DECISION_TOPIC, INPUT_TOPICS, event_id_of
+from replay.decisions import DECISION_TYPE, INPUT_TYPE_NAMES, event_id_of
 
 FORMAT = "milkbot-ledger-slice"
 VERSION = 1
@@ -70,7 +70,7 @@ def export_slice(store: EventStore, out: IO[bytes], *, since: datetime | None = 
 def _cited_inputs(records: Iterable[StoredRecord]) -> set[str]:
     cited: set[str] = set()
     for record in records:
-        if record.topic != DECISION_TOPIC:
+        if record.type_name != DECISION_TYPE:
             continue
         decision = record.decode()
         assert isinstance(decision, DecisionMade)
@@ -84,7 +84,7 @@ def _cited_inputs(records: Iterable[StoredRecord]) -> set[str]:
 def _inputs_before(store: EventStore, first: int) -> Iterator[StoredRecord]:
     after = 0
     while True:
-        records = store.read_records(after, 5_000, stop=first - 1, topics=INPUT_TOPICS)
+        records = store.read_records(after, 5_000, stop=first - 1, types=INPUT_TYPE_NAMES)
         yield from records
         if len(records) < 5_000:
             return
@@ -92,7 +92,7 @@ def _inputs_before(store: EventStore, first: int) -> Iterator[StoredRecord]:
 
 
 def _configs_before(store: EventStore, chosen: list[StoredRecord], first: int | None) -> list[StoredRecord]:
-    versions = {d.config_version for d in (r.decode() for r in chosen if r.topic == DECISION_TOPIC)
+    versions = {d.config_version for d in (r.decode() for r in chosen if r.type_name == DECISION_TYPE)
                 if isinstance(d, DecisionMade)}
     found = []
     for version in sorted(versions):

@@ -33,7 +33,7 @@ from domain.oms.streams import order_stream
 from domain.risk.checks import risk_stream
 from eventstore.ledger import Ledger
 from eventstore.store import EventStore
-from replay.decisions import INPUT_TOPICS, event_id_of
+from replay.decisions import INPUT_TYPE_NAMES, event_id_of
 
 UNITS = {MarketKind.DAILY_HIGH: "°F", MarketKind.MONTHLY_RAIN: '"', MarketKind.MONTHLY_SNOW: '"'}
 KIND_WORDS = {MarketKind.DAILY_HIGH: "daily high temperature", MarketKind.MONTHLY_RAIN: "monthly rain",
@@ -139,7 +139,7 @@ def _find(store: EventStore, stream: str, event_id: uuid.UUID, before: int) -> E
         if record.position < before and event_id_of(record) == wanted:
             return record.decode()
     for record in store.iter_records(stop=before - 1):
-        if record.topic in INPUT_TOPICS and event_id_of(record) == wanted:
+        if record.type_name in INPUT_TYPE_NAMES and event_id_of(record) == wanted:
             return record.decode()
     return None
 

@@ -1,17 +1,30 @@
 """Rebuild projections from event 1 into scratch tables and compare them with the live ones.
 
-The live rows and the live position are read in one transaction, the scratch copy is folded to
-exactly that position, and the two are compared table by table. Scratch tables are dropped after.
+The live rows and the live positions are read in one transaction, the scratch copies are folded to
+exactly those positions, and the two are compared table by table. Scratch tables are dropped after.
+
+``rebuild_and_compare_all`` (``milkbot replay rebuild``) rebuilds several projections at once. One
+runner folding several projections reads and decodes the log once for all of them, so they are
+folded in as few runners as there are processes to give them (``rebuild_groups``): on one core, a
+single runner; on more, the projections that follow the ledger clock (they read every record) in
+one process and those that read only their own topics in another, each group split again while
+processes remain. A file or server database is opened by each worker process; an in-memory one
+can only be rebuilt here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import multiprocessing
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from eventstore.backend import Row
-from eventstore.ledger import Ledger
+from eventstore.ledger import Ledger, open_ledger
+from eventstore.url import SqliteUrl, parse_database_url
 from projections.base import Projection
+from projections.registry import projection_factories
 from projections.runner import (
     TRACKING_TABLE,
     ProjectionRunner,
@@ -21,6 +34,9 @@ from projections.runner import (
 )
 
 SCRATCH_PREFIX = "rebuild_"
+#: Events per batch while rebuilding: a row that changes all the time (a mark, a total) is written
+#: once per batch, so a rebuild writes in bigger batches than a follower, which must commit often.
+REBUILD_BATCH = 20_000
 
 
 @dataclass
@@ -36,34 +52,136 @@ class RebuildResult:
 
 
 def rebuild_and_compare(ledger: Ledger, build: Callable[[str], Projection], *,
-                        batch_size: int = 5_000) -> RebuildResult:
+                        batch_size: int = REBUILD_BATCH) -> RebuildResult:
+    """One projection (``build(prefix)`` makes it) rebuilt in this process and compared."""
     live = build("proj_")
-    with ledger.backend.transaction() as tx:
-        ensure_tracking_table(tx)
-        live.create_tables(tx)
-        position = read_position(tx, live)
-        live_rows = live.rows(tx)
+    live_rows, positions = _read_live(ledger, [live])
     scratch = build(SCRATCH_PREFIX)
+    _drop(ledger, [scratch])
+    try:
+        events = ProjectionRunner(ledger, [scratch], batch_size=batch_size).catch_up(
+            stop=positions[live.name])
+        rebuilt_rows = _read_rows(ledger, [scratch])
+    finally:
+        _drop(ledger, [scratch])
+    return _compare(live.name, positions[live.name], events, live_rows[live.name],
+                    rebuilt_rows[live.name])
+
+
+def rebuild_and_compare_all(ledger: Ledger, names: Sequence[str] | None = None, *,
+                            public_delay_minutes: int = 60, database_url: str | None = None,
+                            workers: int | None = None,
+                            batch_size: int = REBUILD_BATCH) -> list[RebuildResult]:
+    """The named projections (default: all) rebuilt together and compared, by name.
+
+    ``database_url`` (the ledger's, unredacted) lets worker processes open the database; without
+    it, or for an in-memory database, everything folds here. ``workers`` defaults to the cores."""
+    factories = projection_factories(public_delay_minutes)
+    names = sorted(factories) if names is None else list(names)
+    unknown = [n for n in names if n not in factories]
+    if unknown:
+        raise KeyError(f"no projection named {', '.join(unknown)}")
+    live = [factories[n]("proj_") for n in names]
+    live_rows, positions = _read_live(ledger, live)
+    if database_url is None or _in_memory(database_url):
+        workers = 1
+    elif workers is None:
+        workers = os.cpu_count() or 1
+    groups = rebuild_groups(live, positions, workers)
+    scratch = [factories[n](SCRATCH_PREFIX) for n in names]
     _drop(ledger, scratch)
     try:
-        runner = ProjectionRunner(ledger, [scratch], batch_size=batch_size)
-        events = runner.catch_up(stop=position)
-        with ledger.backend.transaction() as tx:
-            rebuilt_rows = scratch.rows(tx)
+        jobs = [(group, positions[group[0]]) for group in groups]
+        if workers > 1 and len(groups) > 1:
+            assert database_url is not None
+            context = multiprocessing.get_context("forkserver")
+            with ProcessPoolExecutor(min(workers, len(groups)), mp_context=context) as pool:
+                read = list(pool.map(_fold_in_worker, [database_url] * len(jobs),
+                                     [group for group, _ in jobs], [stop for _, stop in jobs],
+                                     [public_delay_minutes] * len(jobs),
+                                     [batch_size] * len(jobs)))
+        else:
+            read = [_fold(ledger, group, stop, public_delay_minutes, batch_size)
+                    for group, stop in jobs]
+        events = {name: count for (group, _), count in zip(jobs, read, strict=True)
+                  for name in group}
+        rebuilt_rows = _read_rows(ledger, scratch)
     finally:
         _drop(ledger, scratch)
-    result = RebuildResult(name=live.name, position=position, events=events)
-    for table, rows in live_rows.items():
-        rebuilt = rebuilt_rows[table]
-        if rows != rebuilt:
-            live_set, rebuilt_set = set(rows), set(rebuilt)
+    return [_compare(n, positions[n], events[n], live_rows[n], rebuilt_rows[n]) for n in names]
+
+
+def rebuild_groups(projections: Sequence[Projection], positions: Mapping[str, int],
+                   workers: int) -> list[list[str]]:
+    """Projection names in runners: one runner per live position on one worker; with more, the
+    ledger-clock projections apart from the topic-reading ones, then the biggest group halved
+    while workers remain."""
+    groups: dict[tuple[int, bool], list[str]] = {}
+    for p in projections:
+        key = (positions[p.name], p.uses_ledger_clock and workers > 1)
+        groups.setdefault(key, []).append(p.name)
+    planned = [groups[key] for key in sorted(groups)]
+    while len(planned) < workers:
+        biggest = max(planned, key=len, default=[])
+        if len(biggest) < 2:
+            break
+        planned.remove(biggest)
+        half = (len(biggest) + 1) // 2
+        planned += [biggest[:half], biggest[half:]]
+    return planned
+
+
+def _fold(ledger: Ledger, names: Sequence[str], stop: int, public_delay_minutes: int,
+          batch_size: int) -> int:
+    factories = projection_factories(public_delay_minutes)
+    projections = [factories[n](SCRATCH_PREFIX) for n in names]
+    return ProjectionRunner(ledger, projections, batch_size=batch_size).catch_up(stop=stop)
+
+
+def _fold_in_worker(database_url: str, names: Sequence[str], stop: int,
+                    public_delay_minutes: int, batch_size: int) -> int:
+    with open_ledger(database_url) as ledger:
+        return _fold(ledger, names, stop, public_delay_minutes, batch_size)
+
+
+def _in_memory(database_url: str) -> bool:
+    url = parse_database_url(database_url)
+    return isinstance(url, SqliteUrl) and url.in_memory
+
+
+def _read_live(ledger: Ledger, live: Sequence[Projection]) -> (
+    tuple[dict[str, dict[str, list[Row]]], dict[str, int]]
+):
+    """Every live row and position, in one transaction (so each row set is at its position)."""
+    with ledger.backend.transaction() as tx:
+        ensure_tracking_table(tx)
+        for projection in live:
+            projection.create_tables(tx)
+        positions = {p.name: read_position(tx, p) for p in live}
+        rows = {p.name: p.rows(tx) for p in live}
+    return rows, positions
+
+
+def _read_rows(ledger: Ledger, projections: Sequence[Projection]) -> dict[str, dict[str, list[Row]]]:
+    with ledger.backend.transaction() as tx:
+        return {p.name: p.rows(tx) for p in projections}
+
+
+def _compare(name: str, position: int, events: int, live: dict[str, list[Row]],
+             rebuilt: dict[str, list[Row]]) -> RebuildResult:
+    result = RebuildResult(name=name, position=position, events=events)
+    for table, rows in live.items():
+        again = rebuilt[table]
+        if rows != again:
+            live_set, rebuilt_set = set(rows), set(again)
             result.differences[table] = ([r for r in rows if r not in rebuilt_set],
-                                         [r for r in rebuilt if r not in live_set])
+                                         [r for r in again if r not in live_set])
     return result
 
 
-def _drop(ledger: Ledger, projection: Projection) -> None:
+def _drop(ledger: Ledger, projections: Sequence[Projection]) -> None:
     with ledger.backend.transaction() as tx:
         ensure_tracking_table(tx)
-        projection.drop_tables(tx)
-        tx.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name = ?", (tracking_key(projection),))
+        for projection in projections:
+            projection.drop_tables(tx)
+            tx.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name = ?", (tracking_key(projection),))

@@ -29,7 +29,7 @@ from adapters.nws.simulator.weather import WeatherGenerator
 from domain.events import OrderFilled, OrderSubmitted, TradingStateChanged
 from domain.oms import OrderBook
 from eventstore import open_ledger
-from milkbot.orders import BOOK_TOPICS
+from milkbot.orders import BOOK_TYPES
 from tests import servers
 from tests.integration.test_kalshi_simulator import NOW, config
 
@@ -102,7 +102,7 @@ def test_kill_minus_nine_never_duplicates_an_order_or_loses_a_fill(
     with open_ledger(f"sqlite:///{ledger_path}") as ledger, KalshiClient(
             url, credentials, now_ms=lambda: int(NOW.timestamp() * 1000)) as client:
         events = [r.event for r in ledger.store.iter_events()]
-        book = OrderBook.fold(e for e in events if type(e).topic() in BOOK_TOPICS)
+        book = OrderBook.fold(e for e in events if type(e).__name__ in BOOK_TYPES)
         venue_orders = client.orders()
         venue_fills = client.fills()
         venue_positions = {p.ticker: p.position for p in client.positions()[0] if p.position}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -217,8 +217,10 @@ def test_old_schema_versions_are_upcast_on_read(ledger: Ledger) -> None:
     assert isinstance(recorded.event, Renamed)
     assert recorded.event.new_name == "kept"
     assert recorded.event.event_id == deterministic_id("test", "renamed:1", 1, None)
-    # A view of an old record is taken of the upcast event.
-    (record,) = ledger.store.read_records()
+    # Selected by type, an old record is found; a view of it is taken of the upcast event.
+    (record,) = ledger.store.read_records(types=["Renamed"])
+    assert record.type_name == "Renamed"
+    assert ledger.store.read_records(types=["OrderFilled"]) == []
     view = decode_view(NewNameRead, record.topic, record.data, record.position)
     assert (view.new_name, view.stream) == ("kept", "renamed:1")
 
@@ -250,3 +252,21 @@ def test_a_group_commit_with_a_retried_command_falls_back_to_one_by_one(ledger: 
     with pytest.raises(ConcurrencyConflict):
         ledger.store.append_many([[rival]])
     assert ledger.store.stream_version("order:g-1") == 1
+
+
+@pytest.mark.postgres
+def test_processes_opening_a_new_postgres_ledger_at_once_all_open_it(postgres_server: Any) -> None:
+    """Each creates the tables and functions if missing; they take turns (an advisory lock), so
+    none fails on another's half-made schema ("tuple concurrently updated")."""
+    import multiprocessing
+
+    url = postgres_server.fresh_database_url()
+    context = multiprocessing.get_context("forkserver")
+    with context.Pool(4) as pool:
+        positions = pool.map(_open_and_count, [url] * 8)
+    assert positions == [0] * 8
+
+
+def _open_and_count(url: str) -> int:
+    with open_ledger(url) as ledger:
+        return ledger.store.max_position()

@@ -49,13 +49,16 @@ def test_it_reports_every_figure_and_keeps_its_ledger_for_the_same_arguments(tmp
     assert by_figure["verify_decisions"]["decisions"] == by_figure["build"]["decisions"] > 0
     assert by_figure["verify_command"]["exit_status"] == 0
     assert by_figure["verify_chain"]["events"] == by_figure["build"]["events"]
-    assert all(line["matches"] for line in lines if line["figure"] == "rebuild_compare")
+    assert all(line["matches"] for line in lines if line["figure"] in ("rebuild_compare",
+                                                                       "rebuild_command"))
+    assert by_figure["rebuild_command"]["projections"] == 7
     assert not by_figure["build"]["cached"]
 
-    with replay.bench_ledger("sqlite", 1_500, 1, TEXT, path=path) as (_, built, cached):
+    with replay.bench_ledger("sqlite", 1_500, 1, TEXT, path=path) as (_, built, cached, _url):
         assert cached and built.events == by_figure["build"]["events"]
-    with replay.bench_ledger("sqlite", 1_200, 1, TEXT, path=path) as (ledger, built, cached):
+    with replay.bench_ledger("sqlite", 1_200, 1, TEXT, path=path) as (ledger, built, cached, url):
         assert not cached and ledger.store.max_position() == built.events < 1_500 + 25
+        assert url == f"sqlite:///{path.resolve()}"
 
 
 def test_a_ledger_it_did_not_build_is_left_alone(tmp_path: Path) -> None:
