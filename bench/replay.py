@@ -73,7 +73,7 @@ from eventstore.chain import seal, verify_chain
 from eventstore.throwaway_postgres import ThrowawayPostgres
 from milkbot.settings import SHIPPED_CONFIG, Settings
 from projections.registry import all_projections, projection_factories
-from projections.runner import TRACKING_TABLE, ProjectionRunner, ensure_tracking_table, tracking_key
+from projections.runner import ProjectionRunner, ensure_tracking_table, forget
 from replay.decisions import DECISION_TYPE, INPUT_TYPE_NAMES, PARALLEL_FROM, replay_all
 from replay.rebuild import (
     REBUILD_BATCH,
@@ -349,8 +349,7 @@ def _drop(ledger: Ledger, projections: Sequence[Any]) -> None:
     with ledger.backend.transaction() as tx:
         ensure_tracking_table(tx)
         for projection in projections:
-            projection.drop_tables(tx)
-            tx.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name = ?", (tracking_key(projection),))
+            forget(tx, projection)
 
 
 # -- the figures ----------------------------------------------------------------------------------

@@ -42,13 +42,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections import OrderedDict, deque
+from collections.abc import Mapping
 from datetime import datetime
 from typing import ClassVar, TypeVar
 
 from domain.events import (
     Action,
-    DecisionMade,
     Event,
+    IntendedOrder,
     MarketQuote,
     MarketSnapshotted,
     OrderCanceled,
@@ -100,11 +101,23 @@ SUMMARY_COLUMNS = ("city", "orders", "ordered", "filled", "fill_rate", "mean_sli
                    "median_seconds_to_first_fill", "median_seconds_to_complete", "fees")
 
 
+class DecisionIntents(EventView):
+    """What execution reads of a ``DecisionMade``: the orders it meant, on which snapshot (its
+    probabilities, models and edges, most of its bytes, are skipped)."""
+
+    decision_id: uuid.UUID
+    city: str
+    market_snapshot_id: uuid.UUID
+    intended_orders: tuple[IntendedOrder, ...] = ()
+
+
 class ExecutionProjection(Projection):
     name = "execution"
+    rebuild_weight = 9.0
     consumes = frozenset({"MarketSnapshotted", "DecisionMade", "OrderSubmitted", "OrderFilled",
                           "OrderCanceled", "OrderExpired", "OrderRejected"})
     uses_ledger_clock = False  # what it folds is timed by the events themselves
+    views: ClassVar[Mapping[str, type[EventView]]] = {"DecisionMade": DecisionIntents}
     # The books come first: they are the rows an ordinary trading day always has.
     tables: ClassVar[dict[str, str]] = {
         "execution_books": (
@@ -192,7 +205,7 @@ class ExecutionProjection(Projection):
     def apply(self, event: Event | EventView, ledger_time: datetime) -> None:
         if isinstance(event, MarketSnapshotted):
             self._snapshot(event)
-        elif isinstance(event, DecisionMade):
+        elif isinstance(event, DecisionIntents):
             self._decision(event)
         elif isinstance(event, OrderSubmitted):
             self._submitted(event)
@@ -231,7 +244,7 @@ class ExecutionProjection(Projection):
             del self._ladders[event_ticker]
         self._forget(snapshot_id, self._new_books, self._gone_books)
 
-    def _decision(self, decision: DecisionMade) -> None:
+    def _decision(self, decision: DecisionIntents) -> None:
         if not decision.intended_orders:
             return
         snapshot_id = decision.market_snapshot_id

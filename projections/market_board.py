@@ -61,8 +61,11 @@ class WeatherRead(EventView):
 
 class MarketBoardProjection(Projection):
     name = "market_board"
+    rebuild_weight = 4.0
     consumes = frozenset({"MarketSnapshotted", "WeatherSnapshotted"})
     views: ClassVar[Mapping[str, type[EventView]]] = {"WeatherSnapshotted": WeatherRead}
+    #: 2: ``board_strikes`` (a ledger folded before it has none until the board folds again).
+    schema_version = 2
     tables: ClassVar[dict[str, str]] = {
         "board_ladders": (
             "event_ticker TEXT PRIMARY KEY, city TEXT NOT NULL, kind TEXT NOT NULL, "

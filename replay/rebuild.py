@@ -6,10 +6,9 @@ exactly those positions, and the two are compared table by table. Scratch tables
 ``rebuild_and_compare_all`` (``milkbot replay rebuild``) rebuilds several projections at once. One
 runner folding several projections reads and decodes the log once for all of them, so they are
 folded in as few runners as there are processes to give them (``rebuild_groups``): on one core, a
-single runner; on more, the projections that follow the ledger clock (they read every record) in
-one process and those that read only their own topics in another, each group split again while
-processes remain. A file or server database is opened by each worker process; an in-memory one
-can only be rebuilt here.
+single runner; on more, one runner per process, the projections shared out by the cost each
+declares (``Projection.rebuild_weight``). A file or server database is opened by each worker
+process; an in-memory one can only be rebuilt here.
 """
 
 from __future__ import annotations
@@ -26,11 +25,11 @@ from eventstore.url import SqliteUrl, parse_database_url
 from projections.base import Projection
 from projections.registry import projection_factories
 from projections.runner import (
-    TRACKING_TABLE,
     ProjectionRunner,
     ensure_tracking_table,
+    forget,
     read_position,
-    tracking_key,
+    read_schema,
 )
 
 SCRATCH_PREFIX = "rebuild_"
@@ -45,17 +44,20 @@ class RebuildResult:
     position: int
     events: int
     differences: dict[str, tuple[list[Row], list[Row]]] = field(default_factory=dict)
+    #: The schema version of the live rows when it is not the code's (they are refolded when a
+    #: runner next starts: the command handler, or ``milkbot status``); None when it is.
+    live_schema: int | None = None
 
     @property
     def matches(self) -> bool:
-        return not self.differences
+        return not self.differences and self.live_schema is None
 
 
 def rebuild_and_compare(ledger: Ledger, build: Callable[[str], Projection], *,
                         batch_size: int = REBUILD_BATCH) -> RebuildResult:
     """One projection (``build(prefix)`` makes it) rebuilt in this process and compared."""
     live = build("proj_")
-    live_rows, positions = _read_live(ledger, [live])
+    live_rows, positions, stale = _read_live(ledger, [live])
     scratch = build(SCRATCH_PREFIX)
     _drop(ledger, [scratch])
     try:
@@ -65,7 +67,7 @@ def rebuild_and_compare(ledger: Ledger, build: Callable[[str], Projection], *,
     finally:
         _drop(ledger, [scratch])
     return _compare(live.name, positions[live.name], events, live_rows[live.name],
-                    rebuilt_rows[live.name])
+                    rebuilt_rows[live.name], stale.get(live.name))
 
 
 def rebuild_and_compare_all(ledger: Ledger, names: Sequence[str] | None = None, *,
@@ -82,7 +84,7 @@ def rebuild_and_compare_all(ledger: Ledger, names: Sequence[str] | None = None, 
     if unknown:
         raise KeyError(f"no projection named {', '.join(unknown)}")
     live = [factories[n]("proj_") for n in names]
-    live_rows, positions = _read_live(ledger, live)
+    live_rows, positions, stale = _read_live(ledger, live)
     if database_url is None or _in_memory(database_url):
         workers = 1
     elif workers is None:
@@ -108,27 +110,39 @@ def rebuild_and_compare_all(ledger: Ledger, names: Sequence[str] | None = None, 
         rebuilt_rows = _read_rows(ledger, scratch)
     finally:
         _drop(ledger, scratch)
-    return [_compare(n, positions[n], events[n], live_rows[n], rebuilt_rows[n]) for n in names]
+    return [_compare(n, positions[n], events[n], live_rows[n], rebuilt_rows[n], stale.get(n))
+            for n in names]
 
 
 def rebuild_groups(projections: Sequence[Projection], positions: Mapping[str, int],
                    workers: int) -> list[list[str]]:
-    """Projection names in runners: one runner per live position on one worker; with more, the
-    ledger-clock projections apart from the topic-reading ones, then the biggest group halved
-    while workers remain."""
-    groups: dict[tuple[int, bool], list[str]] = {}
+    """Projection names in runners: on one worker, one runner per live position (a runner folds
+    its projections to one stop); on more, each position's projections shared among up to
+    ``workers`` runners by their ``rebuild_weight``, heaviest first into the lightest runner.
+
+    The projections that follow the ledger clock go together while there are fewer workers than
+    projections to share: each reads every record, so two runners of them would both pay for
+    reading the whole log."""
+    by_position: dict[int, list[Projection]] = {}
     for p in projections:
-        key = (positions[p.name], p.uses_ledger_clock and workers > 1)
-        groups.setdefault(key, []).append(p.name)
-    planned = [groups[key] for key in sorted(groups)]
-    while len(planned) < workers:
-        biggest = max(planned, key=len, default=[])
-        if len(biggest) < 2:
-            break
-        planned.remove(biggest)
-        half = (len(biggest) + 1) // 2
-        planned += [biggest[:half], biggest[half:]]
-    return planned
+        by_position.setdefault(positions[p.name], []).append(p)
+    groups: list[list[str]] = []
+    for _, members in sorted(by_position.items()):
+        clocked = [p for p in members if p.uses_ledger_clock]
+        units = [[p] for p in members if not p.uses_ledger_clock]
+        if clocked and len(units) + 1 >= workers:
+            units.append(clocked)
+        else:
+            units += [[p] for p in clocked]
+        runners = max(1, min(workers, len(units)))
+        names: list[list[str]] = [[] for _ in range(runners)]
+        loads = [0.0] * runners
+        for unit in sorted(units, key=lambda u: (-sum(p.rebuild_weight for p in u), u[0].name)):
+            lightest = loads.index(min(loads))
+            names[lightest] += [p.name for p in unit]
+            loads[lightest] += sum(p.rebuild_weight for p in unit)
+        groups += names
+    return groups
 
 
 def _fold(ledger: Ledger, names: Sequence[str], stop: int, public_delay_minutes: int,
@@ -150,16 +164,19 @@ def _in_memory(database_url: str) -> bool:
 
 
 def _read_live(ledger: Ledger, live: Sequence[Projection]) -> (
-    tuple[dict[str, dict[str, list[Row]]], dict[str, int]]
+    tuple[dict[str, dict[str, list[Row]]], dict[str, int], dict[str, int]]
 ):
-    """Every live row and position, in one transaction (so each row set is at its position)."""
+    """Every live row and position, in one transaction (so each row set is at its position),
+    and the schema version of those whose rows are not the code's."""
     with ledger.backend.transaction() as tx:
         ensure_tracking_table(tx)
+        stale = {p.name: version for p in live
+                 if (version := read_schema(tx, p)) not in (None, p.schema_version)}
         for projection in live:
             projection.create_tables(tx)
         positions = {p.name: read_position(tx, p) for p in live}
         rows = {p.name: p.rows(tx) for p in live}
-    return rows, positions
+    return rows, positions, stale
 
 
 def _read_rows(ledger: Ledger, projections: Sequence[Projection]) -> dict[str, dict[str, list[Row]]]:
@@ -168,8 +185,8 @@ def _read_rows(ledger: Ledger, projections: Sequence[Projection]) -> dict[str, d
 
 
 def _compare(name: str, position: int, events: int, live: dict[str, list[Row]],
-             rebuilt: dict[str, list[Row]]) -> RebuildResult:
-    result = RebuildResult(name=name, position=position, events=events)
+             rebuilt: dict[str, list[Row]], live_schema: int | None) -> RebuildResult:
+    result = RebuildResult(name=name, position=position, events=events, live_schema=live_schema)
     for table, rows in live.items():
         again = rebuilt[table]
         if rows != again:
@@ -183,5 +200,4 @@ def _drop(ledger: Ledger, projections: Sequence[Projection]) -> None:
     with ledger.backend.transaction() as tx:
         ensure_tracking_table(tx)
         for projection in projections:
-            projection.drop_tables(tx)
-            tx.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name = ?", (tracking_key(projection),))
+            forget(tx, projection)
