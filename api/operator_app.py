@@ -2,12 +2,21 @@
 
 Every route, ``/metrics`` and ``/healthz`` included, needs ``Authorization: Bearer
 $MILKBOT_OPERATOR_TOKEN`` (``api.auth``); without a configured token the app refuses to be built.
+Only the operator page's four files (``PAGE_FILES``: ``/``, its script, its style sheet and the
+favicon) answer a GET or HEAD without it: a browser loading a page cannot send a bearer header,
+and those files hold no data and no secret. The page asks for the token, keeps it in the tab's
+``sessionStorage`` and sends it as a bearer header with every request for data. It is served with
+the public app's security headers (``default-src 'self'``: no inline script or style, no other
+host).
+
 The kill switch and resume are recorded as events through ``milkbot.operator``, by
 ``operator-api``, exactly as ``milkbot kill`` and ``milkbot resume`` record them. Nothing it answers
 is ever cached (``Cache-Control: no-store``).
 
 | route | answers |
 | --- | --- |
+| ``GET /`` (open) | the operator page (``api/static/operator.html``) |
+| ``GET /static/operator.js``, ``/static/operator.css``, ``/static/favicon.svg`` (open) | its files |
 | ``GET /api/operator/positions`` | open positions with their marks and P&L; P&L per scope |
 | ``GET /api/operator/exposure`` | worst-case loss by market, city and cluster, against the caps |
 | ``GET /api/operator/risk`` | the trading state, every limit, what each is used, recent breaches |
@@ -21,7 +30,7 @@ is ever cached (``Cache-Control: no-store``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -40,7 +49,7 @@ from api.auth import BearerToken, required_token
 from api.health_provider import HealthAnswers
 from api.operator_ledger import LedgerFollower, OperatorView
 from api.params import Params
-from api.public_app import SecurityHeaders
+from api.public_app import STATIC, SecurityHeaders
 from api.public_queries import BadParameter
 from api.read_model import ReadModel
 from domain.config import MilkbotConfig
@@ -56,6 +65,15 @@ from milkbot.operator import engage_kill_switch, resume_trading
 OPERATOR = "operator-api"
 MAX_BODY = 8_192
 NO_STORE = "no-store"
+
+#: The operator page's files, by path: (file in ``api/static``, media type). GET and HEAD on
+#: exactly these paths answer without the token (``api.auth.BearerToken``'s ``open_paths``).
+PAGE_FILES = {
+    "/": ("operator.html", "text/html"),
+    "/static/operator.js": ("operator.js", "text/javascript"),
+    "/static/operator.css": ("operator.css", "text/css"),
+    "/static/favicon.svg": ("favicon.svg", "image/svg+xml"),
+}
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
@@ -104,6 +122,16 @@ async def _read_body(request: Request, model: type[Body]) -> Body:
 def _recorded(events: list[Event]) -> list[dict[str, Any]]:
     return [{"event": e.event_type, "stream": e.stream, "version": e.version,
              "recorded_at": e.recorded_at.isoformat()} for e in events]
+
+
+def _page_file(name: str, media_type: str) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint answering ``api/static/{name}``, read once, when the app is built."""
+    body = (STATIC / name).read_bytes()
+
+    async def page_file(request: Request) -> Response:
+        return Response(body, media_type=media_type, headers={"Cache-Control": NO_STORE})
+
+    return page_file
 
 
 def create_operator_app(store: EventStore, read_model: ReadModel, *, config: MilkbotConfig,
@@ -175,6 +203,8 @@ def create_operator_app(store: EventStore, read_model: ReadModel, *, config: Mil
         Route("/api/operator/resume", resume, methods=["POST"]),
         Route("/metrics", metrics_endpoint(metrics)),
         Route("/healthz", healthz),
+        *(Route(path, _page_file(name, media_type), methods=["GET"])
+          for path, (name, media_type) in PAGE_FILES.items()),
     ]
 
     async def bad_request(request: Request, exc: Exception) -> Response:
@@ -195,6 +225,7 @@ def create_operator_app(store: EventStore, read_model: ReadModel, *, config: Mil
 
     return Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders), Middleware(BearerToken, token=token)],
+        middleware=[Middleware(SecurityHeaders),
+                    Middleware(BearerToken, token=token, open_paths=frozenset(PAGE_FILES))],
         exception_handlers={BadParameter: bad_request, StoreUnavailable: unavailable,
                             RiskError: refused, HTTPException: http_error})

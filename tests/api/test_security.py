@@ -35,7 +35,9 @@ OPERATOR_ROUTES = [
     ("GET", "/api/operator/risk"), ("GET", "/api/operator/orders"),
     ("GET", "/api/operator/alerts"), ("POST", "/api/operator/kill"),
     ("POST", "/api/operator/resume"), ("GET", "/metrics"), ("GET", "/healthz"),
-    ("GET", "/"), ("GET", "/api/operator/unknown"),
+    # GET / is the operator page, open like its three files (tests.api.test_operator_page);
+    # anything else sent to it, and every other file, is not.
+    ("POST", "/"), ("GET", "/static/index.html"), ("GET", "/api/operator/unknown"),
 ]
 KILL_REASON = "KILL-SECRET reason only the operator may read"
 
