@@ -366,6 +366,11 @@ def run(backend: str, events: int, seed: int, *, path: Path | None = None,
     with bench_ledger(backend, events, seed, config_text, path=path,
                       database_url=database_url) as (ledger, built, cached, url):
         n = built.events
+        if cached:
+            # A kept ledger's live projections may predate this code's (a schema version
+            # changed): the runner brings them up to date first, as the command handler would.
+            _progress(f"{backend}: catching the live projections up")
+            ProjectionRunner(ledger, all_projections()).catch_up()
         lines: list[tuple[dict[str, Any], float | None, str]] = []
 
         def line(figure: str, rate: float | None, per: str, **fields: Any) -> None:
