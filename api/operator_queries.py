@@ -129,12 +129,17 @@ def risk(reads: OperatorReads, view: OperatorView, config: MilkbotConfig) -> dic
         return {"value": money(value), "limit": None if limit is None else money(limit),
                 "usage": usage(value, limit)}
 
-    trading: dict[str, Any] = {"state": None, "cities": {}, "holds": [], "breakers": []}
+    trading: dict[str, Any] = {"state": None, "why": "", "cities": {}, "holds": [],
+                               "breakers": []}
     if at is not None:
         trading = {
             "state": states.scope_state(ALL, at).value,
+            # The book's reasons; each city's ``why`` holds them too, ``own`` only the city's.
+            "why": "; ".join(states.reasons(ALL, at)),
             "cities": {c.code: {"state": states.state_for(c.code, at).value,
-                                "why": states.why(c.code, at)} for c in config.cities},
+                                "why": states.why(c.code, at),
+                                "own": "; ".join(states.city_reasons(c.code, at))}
+                       for c in config.cities},
             "holds": [{"scope": h.scope, "state": h.state.value, "until": iso(h.until),
                        "reason": h.reason} for h in states.holds if h.in_force(at)],
             "breakers": [{"city": city, "feed": feed, "reason": b.reason}

@@ -238,23 +238,10 @@
 
   // -- trading, limits and breaches (/risk) -----------------------------------------------------
 
-  /** Where one reason ends in a ``why``: before the next "all is …", "city:X is …" or
-   * "breakers tripped: …" (a reason may itself hold "; "). */
-  const NEXT_REASON = /; (?=(?:all|city:\S+) is |breakers tripped: )/;
-
-  /** The parts of a city's ``why`` about the whole book ("all is halted: …"), or the others. The
-   * answer gives reasons per city only, each city's beginning with the book's own: the book's
-   * are those parts of any city's, and a city's own are what is left. */
-  function reasons(why, aboutTheBook) {
-    return (why || "").split(NEXT_REASON)
-      .filter((part) => part && part.startsWith("all is ") === aboutTheBook).join("; ");
-  }
-
   function renderRisk(risk) {
     const trading = risk.trading;
     setState($("book-state"), trading.state);
-    const why = reasons((Object.values(trading.cities)[0] || {}).why, true);
-    setText($("book-why"), why || (trading.state === "active" ? "Nothing holds the whole book back." : ""));
+    setText($("book-why"), trading.why || (trading.state === "active" ? "Nothing holds the whole book back." : ""));
 
     const cities = Object.entries(trading.cities).map(([code, c]) => ({ code, ...c }));
     syncRows($("cities-body"), cities, (c) => c.code, ["", "", "why"], ([code, state, reason], c) => {
@@ -262,7 +249,7 @@
       if (!state.firstElementChild) state.append(el("span", "state-pill"));
       setState(state.firstElementChild, c.state);
       // The book's reasons are shown once, above.
-      setText(reason, reasons(c.why, false) || (c.state === "active" ? "–" : "as the whole book"));
+      setText(reason, c.own || (c.state === "active" ? "–" : "as the whole book"));
     }, "No trading state recorded yet.");
 
     const scope = $("resume-scope");

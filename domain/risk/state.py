@@ -164,18 +164,28 @@ class TradingStates:
         return worst(self.scope_state(ALL, now), self.scope_state(city_scope(city), now), *breakers)
 
     def why(self, city: str, now: datetime, kind: MarketKind | None = None) -> str:
-        """What holds ``city`` back at ``now``, in plain words ("" when nothing does)."""
+        """What holds ``city`` back at ``now``, in plain words ("" when nothing does): the whole
+        book's reasons, then the city's own."""
+        return "; ".join(self.reasons(ALL, now) + self.city_reasons(city, now, kind))
+
+    def reasons(self, scope: str, now: datetime) -> list[str]:
+        """What holds one scope (``all`` or ``city:X``) back at ``now``: its standing state and
+        its holds in force, in plain words."""
         parts = []
-        for scope in (ALL, city_scope(city)):
-            standing = self.standing.get(scope)
-            if standing is not None and standing.state is not TradingState.ACTIVE:
-                parts.append(f"{scope} is {standing.state.value}: {standing.reason}")
-            parts += [f"{scope} is {h.state.value} until {h.until.isoformat()} ({h.reason})"
-                      for h in self.holds_in_force(scope, now)]
+        standing = self.standing.get(scope)
+        if standing is not None and standing.state is not TradingState.ACTIVE:
+            parts.append(f"{scope} is {standing.state.value}: {standing.reason}")
+        parts += [f"{scope} is {h.state.value} until {h.until.isoformat()} ({h.reason})"
+                  for h in self.holds_in_force(scope, now)]
+        return parts
+
+    def city_reasons(self, city: str, now: datetime, kind: MarketKind | None = None) -> list[str]:
+        """What holds ``city`` back beyond the whole book's reasons: its own scope, its breakers."""
+        parts = self.reasons(city_scope(city), now)
         tripped = self.tripped(city, kind)
         if tripped:
             parts.append(f"breakers tripped: {', '.join(tripped)}")
-        return "; ".join(parts)
+        return parts
 
 
 # -- the operator's commands -----------------------------------------------------------------------

@@ -54,6 +54,8 @@ def test_risk_state_limits_and_usage(served: Served) -> None:
     assert body["trading"]["state"] == "active"
     assert body["trading"]["cities"]["CHI"]["state"] == "reducing"
     assert "market:daily_high" in body["trading"]["cities"]["CHI"]["why"]
+    assert body["trading"]["cities"]["CHI"]["own"] == body["trading"]["cities"]["CHI"]["why"]
+    assert body["trading"]["why"] == "" and body["trading"]["cities"]["NYC"]["own"] == ""
     assert body["trading"]["breakers"] == [{"city": "CHI", "feed": "market:daily_high",
                                             "reason": "stale"}]
     assert body["limits"]["max_open_orders"] == 50
@@ -81,7 +83,11 @@ def test_kill_and_resume_are_recorded_as_the_operator_api(served: Served) -> Non
         assert [e["event"] for e in killed.json()["recorded"]] == ["KillSwitchEngaged",
                                                                    "TradingStateChanged"]
         catch_up(served.settings)
-        assert client.get("/api/operator/risk").json()["trading"]["state"] == "halted"
+        trading = client.get("/api/operator/risk").json()["trading"]
+        assert trading["state"] == "halted" and "storm of rejections" in trading["why"]
+        # Each city's why holds the book's reasons; its own holds only its own.
+        assert "storm of rejections" in trading["cities"]["NYC"]["why"]
+        assert "storm of rejections" not in trading["cities"]["NYC"]["own"]
         assert client.post("/api/operator/resume", json={"reason": "calm", "city": "NYC"}
                            ).status_code == 409  # NYC's own state was never halted
         resumed = client.post("/api/operator/resume", json={"reason": "venue is fine again"})
