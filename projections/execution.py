@@ -262,14 +262,11 @@ class ExecutionProjection(Projection):
                 self._drop_intent(next(iter(self.intents)))
 
     def _top(self, snapshot_id: uuid.UUID, ticker: str) -> TopOfBook | None:
-        """One market's book in a kept snapshot; None if the snapshot is not kept or lacks it."""
-        kept = self.books.get(snapshot_id)
-        if kept is None:
+        """One market's book in a kept snapshot; None if the snapshot is not kept or lacks it.
+        (A decision's orders are all in its snapshot: its books are read once, for them all.)"""
+        if snapshot_id not in self.books:
             return None
-        books = kept[2]
-        if isinstance(books, dict):
-            return books.get(ticker)
-        return next((TopOfBook.of(quote) for quote in books if quote.ticker == ticker), None)
+        return self._books(snapshot_id).get(ticker)
 
     def _books(self, snapshot_id: uuid.UUID) -> Books:
         """A kept snapshot's books, read from its quotes (once) when they are first written."""

@@ -229,6 +229,8 @@ class PublicPortfolioProjection(Projection):
         # What each market and order adds to its scopes now (taken out again when it changes).
         self._parts: dict[str, tuple[str, tuple[int, ...]]] = {}
         self.totals: dict[str, list[int]] = {}
+        # Markets whose part of the totals is not counted since their position or mark changed.
+        self._uncounted: set[str] = set()
         self._dirty_marks: set[str] = set()
         self._dirty_positions: set[str] = set()
         self._dirty_fills: dict[str, Row] = {}
@@ -272,10 +274,10 @@ class PublicPortfolioProjection(Projection):
             self.orders[order.client_order_id] = order
             if not order.released:
                 heapq.heappush(self._order_queue, (order.due, order.client_order_id))
-        for ticker in self.positions:
-            self._count_position(ticker)
+        self._uncounted.update(self.positions)
         for coid in self.orders:
             self._count_order(coid)
+        self._count_positions()
         self._forget_dirt()
 
     # -- folding --------------------------------------------------------------------------------
@@ -332,6 +334,7 @@ class PublicPortfolioProjection(Projection):
             self._publish(self.waiting_fills.pop(fill_id))
 
     def _point(self, hour: datetime) -> None:
+        self._count_positions()
         totals = self.totals.get(ALL, list(_ZERO))
         realized, unrealized, fees, trades = totals[0], totals[1], totals[2], totals[6]
         value = (realized + unrealized - fees, realized, unrealized, fees, trades)
@@ -370,7 +373,7 @@ class PublicPortfolioProjection(Projection):
             held = held.settle(held.settled_value)  # traded before the close, public after it
         self.positions[ticker] = held
         self._dirty_positions.add(ticker)
-        self._count_position(ticker)
+        self._uncounted.add(ticker)
         order = self.orders.get(coid) if coid is not None else None
         if order is not None:
             self._replace_order(order.fill(row, from_text(ts)))
@@ -398,7 +401,7 @@ class PublicPortfolioProjection(Projection):
             held = self.positions.get(quote.ticker)
             if held is not None and held.position != 0:
                 self._dirty_positions.add(quote.ticker)
-                self._count_position(quote.ticker)
+                self._uncounted.add(quote.ticker)
 
     def _settled(self, event: MarketSettled) -> None:
         # Kept even before any public fill: a fill that becomes public later settles on arrival.
@@ -409,7 +412,7 @@ class PublicPortfolioProjection(Projection):
         self.positions[event.ticker] = held.settle(event.settlement_value)
         self.settled_at[event.ticker] = to_text(event.recorded_at)
         self._dirty_positions.add(event.ticker)
-        self._count_position(event.ticker)
+        self._uncounted.add(event.ticker)
 
     # -- totals ---------------------------------------------------------------------------------
 
@@ -418,10 +421,15 @@ class PublicPortfolioProjection(Projection):
         self._dirty_orders.add(order.client_order_id)
         self._count_order(order.client_order_id)
 
-    def _count_position(self, ticker: str) -> None:
-        held = self.positions[ticker]
-        self._count(f"p:{ticker}", held.city or UNKNOWN_CITY,
-                    position_part(held, self.marks.get(ticker)))
+    def _count_positions(self) -> None:
+        """Count again what each market whose position or mark changed adds to the totals. Marks
+        move with every snapshot and the totals are read only by an hour's point and a flush, so
+        a market is counted then, once, rather than at every change."""
+        for ticker in self._uncounted:
+            held = self.positions[ticker]
+            self._count(f"p:{ticker}", held.city or UNKNOWN_CITY,
+                        position_part(held, self.marks.get(ticker)))
+        self._uncounted.clear()
 
     def _count_order(self, coid: str) -> None:
         order = self.orders[coid]
@@ -448,6 +456,7 @@ class PublicPortfolioProjection(Projection):
     # -- writing --------------------------------------------------------------------------------
 
     def flush(self, tx: ReadModelTx) -> None:
+        self._count_positions()
         upsert(tx, self.table("public_marks"), ("ticker", "mark"), ("ticker",),
                [(t, self.marks[t]) for t in sorted(self._dirty_marks)])
         upsert(tx, self.table("public_positions"), POSITION_COLUMNS, POSITION_COLUMNS[:1],
