@@ -99,7 +99,7 @@ _Report = tuple[int | None, Decimal | None, Decimal | None]
 
 class CalibrationProjection(Projection):
     name = "calibration"
-    rebuild_weight = 3.0
+    rebuild_weight = 12.0
     consumes = frozenset({"DecisionMade", "MarketSettled", "ClimateReportRecorded",
                           "ConfigVersionRecorded"})
     uses_ledger_clock = False  # what it folds is timed by the events themselves

@@ -113,7 +113,7 @@ class DecisionIntents(EventView):
 
 class ExecutionProjection(Projection):
     name = "execution"
-    rebuild_weight = 9.0
+    rebuild_weight = 35.0
     consumes = frozenset({"MarketSnapshotted", "DecisionMade", "OrderSubmitted", "OrderFilled",
                           "OrderCanceled", "OrderExpired", "OrderRejected"})
     uses_ledger_clock = False  # what it folds is timed by the events themselves

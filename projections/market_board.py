@@ -61,7 +61,7 @@ class WeatherRead(EventView):
 
 class MarketBoardProjection(Projection):
     name = "market_board"
-    rebuild_weight = 4.0
+    rebuild_weight = 12.0
     consumes = frozenset({"MarketSnapshotted", "WeatherSnapshotted"})
     views: ClassVar[Mapping[str, type[EventView]]] = {"WeatherSnapshotted": WeatherRead}
     #: 2: ``board_strikes`` (a ledger folded before it has none until the board folds again).

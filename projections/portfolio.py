@@ -28,7 +28,7 @@ FILL_COLUMNS = ("fill_id", "ts", "city", "ticker", "side", "action", "price", "c
 
 class PortfolioProjection(Projection):
     name = "portfolio"
-    rebuild_weight = 4.0
+    rebuild_weight = 10.0
     consumes = frozenset({"MarketSnapshotted", "OrderFilled", "MarketSettled"})
     uses_ledger_clock = False  # what it folds is timed by the events themselves
     tables: ClassVar[dict[str, str]] = {

@@ -41,7 +41,7 @@ def check_delay(minutes: int) -> int:
 
 class PublicTradeFeed(Projection):
     name = "public_feed"
-    rebuild_weight = 3.0
+    rebuild_weight = 4.0
     consumes = frozenset({"OrderFilled"})
     tables: ClassVar[dict[str, str]] = {
         "public_trades": _TRADE_TABLE,

@@ -167,7 +167,7 @@ def ceil_hour(moment: datetime) -> datetime:
 
 class PublicPortfolioProjection(Projection):
     name = "public_portfolio"
-    rebuild_weight = 7.5
+    rebuild_weight = 25.0
     consumes = frozenset({"OrderFilled", "OrderSubmitted", "MarketSnapshotted", "MarketSettled"})
     tables: ClassVar[dict[str, str]] = {
         "public_positions": (
