@@ -33,12 +33,6 @@ from eventstore.url import PostgresUrl, parse_database_url
 from milkbot.bootstrap import Milkbot
 from projections.runner import ensure_tracking_table
 
-#: Indexes on tables the public queries page through (``CREATE INDEX IF NOT EXISTS``). The public
-#: feed's table is keyed by fill id; the trades endpoint reads it newest first, by city or not.
-PUBLIC_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS proj_public_trades_by_ts ON proj_public_trades (ts, fill_id)",
-    "CREATE INDEX IF NOT EXISTS proj_public_trades_by_city ON proj_public_trades (city, ts, fill_id)",
-)
 READ = "a read of the projections"
 #: The most connections the PostgreSQL reader keeps.
 POSTGRES_READERS = 8
@@ -57,9 +51,7 @@ def prepare(app: Milkbot) -> None:
     with app.ledger.backend.transaction() as tx:
         ensure_tracking_table(tx)
         for projection in app.projections:
-            projection.create_tables(tx)
-        for statement in PUBLIC_INDEXES:
-            tx.execute(statement)
+            projection.create_tables(tx)  # with the indexes the public queries need
 
 
 def open_read_model(app: Milkbot) -> ReadModel:

@@ -52,6 +52,14 @@ class PublicTradeFeed(Projection):
     def __init__(self, delay_minutes: int = MINIMUM_DELAY_MINUTES, prefix: str = "proj_") -> None:
         super().__init__(prefix)
         self.delay = timedelta(minutes=check_delay(delay_minutes))
+
+    def create_tables(self, tx: ReadModelTx) -> None:
+        super().create_tables(tx)
+        # The trades endpoint pages through the table newest first, by city or not (the table
+        # is keyed by fill id): made with the table, so a refold that drops it makes them again.
+        trades = self.table("public_trades")
+        tx.execute(f"CREATE INDEX IF NOT EXISTS {trades}_by_ts ON {trades} (ts, fill_id)")
+        tx.execute(f"CREATE INDEX IF NOT EXISTS {trades}_by_city ON {trades} (city, ts, fill_id)")
         self._clear()
 
     def _clear(self) -> None:

@@ -317,3 +317,20 @@ def test_rows_folded_before_schemas_were_recorded_count_as_the_first(ledger: Led
         assert read_schema(tx, PortfolioProjection()) == 1
     assert ProjectionRunner(ledger, [PortfolioProjection()]).catch_up() == 0
     assert ProjectionRunner(ledger, [_PortfolioV2()]).catch_up() == ledger.store.max_position()
+
+
+class _FeedV2(PublicTradeFeed):
+    schema_version = 2
+
+
+def test_the_trades_indexes_come_back_with_a_refolded_feed(ledger: Ledger) -> None:
+    for command in trading_day():
+        ledger.store.append(command)
+    ProjectionRunner(ledger, [PublicTradeFeed()]).catch_up()
+    ProjectionRunner(ledger, [_FeedV2()]).catch_up()  # drops the tables, folds again
+    sql = ("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+           if ledger.store.backend_name == "sqlite" else
+           "SELECT indexname FROM pg_indexes WHERE tablename = ?")
+    with ledger.backend.transaction() as tx:
+        names = {r[0] for r in tx.execute(sql, ("proj_public_trades",))}
+    assert {"proj_public_trades_by_ts", "proj_public_trades_by_city"} <= names
