@@ -5,8 +5,8 @@ which routes exist). Both tokens are hashed before ``hmac.compare_digest``, so t
 takes the same time whatever the length or the content of what was sent.
 
 One exception, named by whoever builds the gate: ``open_paths``, exact paths a GET or HEAD may
-fetch without the token. The operator app opens its page's four files (``/``, its script, its
-style sheet and the favicon) and nothing else: a browser cannot put a bearer header on the
+fetch without the token. The operator app opens its page's files (``/``, its scripts, its
+style sheets and the favicon) and nothing else: a browser cannot put a bearer header on the
 requests that load a page, and those files hold no data and no secret, only the code that asks
 the operator for the token and then sends it with every request for data. Any other method on
 those paths, a path that merely resembles one (``/static/operator.js/``), and every other path,

@@ -2,7 +2,7 @@
 
 Every route, ``/metrics`` and ``/healthz`` included, needs ``Authorization: Bearer
 $MILKBOT_OPERATOR_TOKEN`` (``api.auth``); without a configured token the app refuses to be built.
-Only the operator page's four files (``PAGE_FILES``: ``/``, its script, its style sheet and the
+Only the operator page's files (``PAGE_FILES``: ``/``, its scripts, its style sheets and the
 favicon) answer a GET or HEAD without it: a browser loading a page cannot send a bearer header,
 and those files hold no data and no secret. The page asks for the token, keeps it in the tab's
 ``sessionStorage`` and sends it as a bearer header with every request for data. It is served with
@@ -16,7 +16,7 @@ is ever cached (``Cache-Control: no-store``).
 | route | answers |
 | --- | --- |
 | ``GET /`` (open) | the operator page (``api/static/operator.html``) |
-| ``GET /static/operator.js``, ``/static/operator.css``, ``/static/favicon.svg`` (open) | its files |
+| ``GET /static/{operator.js,dom.js,theme.css,operator.css,favicon.svg}`` (open) | its files |
 | ``GET /api/operator/positions`` | open positions with their marks and P&L; P&L per scope |
 | ``GET /api/operator/exposure`` | worst-case loss by market, city and cluster, against the caps |
 | ``GET /api/operator/risk`` | the trading state, every limit, what each is used, recent breaches |
@@ -71,7 +71,9 @@ NO_STORE = "no-store"
 PAGE_FILES = {
     "/": ("operator.html", "text/html"),
     "/static/operator.js": ("operator.js", "text/javascript"),
+    "/static/theme.css": ("theme.css", "text/css"),
     "/static/operator.css": ("operator.css", "text/css"),
+    "/static/dom.js": ("dom.js", "text/javascript"),
     "/static/favicon.svg": ("favicon.svg", "image/svg+xml"),
 }
 

@@ -138,52 +138,12 @@
 
   // -- the DOM, touched only where something changed -------------------------------------------
 
-  const $ = (id) => document.getElementById(id);
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function setText(node, text) {
-    if (node.textContent !== text) node.textContent = text;
-  }
-
-  function setAttr(node, name, value) {
-    if (node.getAttribute(name) !== value) node.setAttribute(name, value);
-  }
+  const { $, el, setText, setAttr, sync } = window.MilkbotDom;
 
   function setTone(node, text) {
     const value = Number(text);
     node.classList.toggle("pos", value > 0);
     node.classList.toggle("neg", value < 0);
-  }
-
-  /** Makes ``parent``'s children match ``items`` by key: existing elements are updated and kept,
-   * new ones created, missing ones removed, and the order fixed with as few moves as it takes. */
-  function sync(parent, items, keyOf, create, update) {
-    const existing = new Map();
-    for (const child of [...parent.children]) {
-      if (child.dataset.key !== undefined) existing.set(child.dataset.key, child);
-      else child.remove();
-    }
-    let cursor = parent.firstElementChild;
-    for (const item of items) {
-      const key = String(keyOf(item));
-      let node = existing.get(key);
-      if (node) {
-        existing.delete(key);
-      } else {
-        node = create(item);
-        node.dataset.key = key;
-      }
-      update(node, item);
-      if (node === cursor) cursor = cursor.nextElementSibling;
-      else parent.insertBefore(node, cursor);
-    }
-    for (const stale of existing.values()) stale.remove();
   }
 
   /** ``sync`` for a table body of ``cells`` columns, with one row saying ``empty`` when there

@@ -1,7 +1,8 @@
-"""The operator page: its four files answer without the token and hold nothing private; nothing
+"""The operator page: its files answer without the token and hold nothing private; nothing
 else does.
 
-``/``, ``/static/operator.js``, ``/static/operator.css`` and ``/static/favicon.svg`` answer a GET
+``/``, ``/static/operator.js``, ``/static/dom.js``, ``/static/theme.css``,
+``/static/operator.css`` and ``/static/favicon.svg`` answer a GET
 or HEAD without a token, with the public app's security headers. Every data route, any other file,
 any unknown path and any other method on the open paths still answer 401 without the token or
 with a wrong one. The files are served as they are on disk, hold no token, secret or ledger data,
@@ -31,6 +32,8 @@ from tests.api.scenario import ALERT_MESSAGE, BALANCE_MICROS, SECRET_FILL_IDS, S
 OPEN = {
     "/": ("operator.html", "text/html; charset=utf-8"),
     "/static/operator.js": ("operator.js", "text/javascript; charset=utf-8"),
+    "/static/dom.js": ("dom.js", "text/javascript; charset=utf-8"),
+    "/static/theme.css": ("theme.css", "text/css; charset=utf-8"),
     "/static/operator.css": ("operator.css", "text/css; charset=utf-8"),
     "/static/favicon.svg": ("favicon.svg", "image/svg+xml"),
 }
@@ -61,7 +64,7 @@ def request(served: Served, method: str, path: str, token: str | None) -> httpx.
         return client.request(method, path, json=body)
 
 
-def test_exactly_the_four_page_files_are_open() -> None:
+def test_exactly_the_page_files_are_open() -> None:
     assert {path: name for path, (name, _) in PAGE_FILES.items()} == \
         {path: name for path, (name, _) in OPEN.items()}
 
