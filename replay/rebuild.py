@@ -44,8 +44,8 @@ class RebuildResult:
     position: int
     events: int
     differences: dict[str, tuple[list[Row], list[Row]]] = field(default_factory=dict)
-    #: The schema version of the live rows when it is not the code's (they are refolded when a
-    #: runner next starts: the command handler, or ``milkbot status``); None when it is.
+    #: The schema version of the live rows when it is not the code's (a runner folds them again
+    #: when it next starts: the command handler's, at its start-up); None when it is.
     live_schema: int | None = None
 
     @property
