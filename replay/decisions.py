@@ -22,7 +22,7 @@ import multiprocessing
 import os
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -231,16 +231,7 @@ def _replay_canonical(record: StoredRecord, inputs: Inputs) -> Replayed | None:
     explains."""
     try:
         fields = orjson.loads(record.data)
-        weather: WeatherSnapshotted | None = None
-        report: ClimateReportRecorded | None = None
-        for event_id in fields["weather_snapshot_ids"]:
-            event = inputs.get(event_id, Event)
-            if isinstance(event, WeatherSnapshotted):
-                weather = event
-            elif isinstance(event, ClimateReportRecorded):
-                report = event
-            else:
-                return None
+        weather, report = _weather_inputs(fields["weather_snapshot_ids"], inputs)
         market = inputs.get(fields["market_snapshot_id"], MarketSnapshotted)
         state_id = fields["model_state_id"]
         model_state = inputs.get(state_id, ModelStateRecorded) if state_id is not None else None
@@ -270,11 +261,14 @@ def _replay_canonical(record: StoredRecord, inputs: Inputs) -> Replayed | None:
         return None
 
 
-def inputs_of(decision: DecisionMade, inputs: Inputs) -> DecisionInputs:
-    market = inputs.get(decision.market_snapshot_id, MarketSnapshotted)
+def _weather_inputs(ids: Iterable[Any], inputs: Inputs) -> (
+    tuple[WeatherSnapshotted | None, ClimateReportRecorded | None]
+):
+    """The weather snapshot and climate report a decision cites (``LookupError`` for an id that
+    is neither)."""
     weather: WeatherSnapshotted | None = None
     report: ClimateReportRecorded | None = None
-    for event_id in decision.weather_snapshot_ids:
+    for event_id in ids:
         event = inputs.get(event_id, Event)
         if isinstance(event, WeatherSnapshotted):
             weather = event
@@ -282,6 +276,12 @@ def inputs_of(decision: DecisionMade, inputs: Inputs) -> DecisionInputs:
             report = event
         else:
             raise LookupError(f"input {event_id} is a {type(event).__name__}")
+    return weather, report
+
+
+def inputs_of(decision: DecisionMade, inputs: Inputs) -> DecisionInputs:
+    market = inputs.get(decision.market_snapshot_id, MarketSnapshotted)
+    weather, report = _weather_inputs(decision.weather_snapshot_ids, inputs)
     model_state = (inputs.get(decision.model_state_id, ModelStateRecorded)
                    if decision.model_state_id is not None else None)
     portfolio = Portfolio(
