@@ -43,8 +43,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
-from domain.book import best_bid, yes_ask
-from domain.events import Action, MarketQuote, OrderFilled, OrderSubmitted, Side
+from domain.book import Quoted, best_bid, yes_ask
+from domain.events import Action, OrderFilled, OrderSubmitted, Side
 from domain.money import PRICE_SCALE
 
 #: The city of an order neither its submission nor its decision names.
@@ -60,7 +60,7 @@ class TopOfBook(NamedTuple):
     yes_ask: int | None
 
     @classmethod
-    def of(cls, quote: MarketQuote) -> TopOfBook:
+    def of(cls, quote: Quoted) -> TopOfBook:
         return cls(best_bid(quote.yes_bids), yes_ask(quote))
 
     def for_side(self, side: Side) -> tuple[int | None, int | None]:

@@ -180,7 +180,8 @@ class PostgresBackend:
             row_factory=tuple_row, binary=True
         ) as cur:
             cur.execute(sql, params, prepare=True)
-            return [StoredRecord(r[0], r[1], r[2], r[3], r[4]) for r in cur.fetchall()]
+            # (position, stream, version, topic, state): a record's fields in its order.
+            return list(map(StoredRecord._make, cur.fetchall()))
 
     def stream_version(self, stream: str) -> int:
         with self._datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:

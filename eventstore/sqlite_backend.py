@@ -107,7 +107,8 @@ class SqliteBackend:
     def _select(self, sql: str, params: Sequence[Any]) -> list[StoredRecord]:
         with self._datastore.transaction(commit=False) as c:
             c.execute(sql, params)
-            return [StoredRecord(r[0], r[1], r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+            # (rowid, stream, version, topic, state): a record's fields in its order.
+            return list(map(StoredRecord._make, c.fetchall()))
 
     def stream_version(self, stream: str) -> int:
         with self._datastore.transaction(commit=False) as c:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 from eventsourcing.persistence import IntegrityError, StoredEvent
@@ -24,9 +25,10 @@ from eventstore.errors import ConcurrencyConflict, CorruptEvent
 READ_BATCH = 5_000
 
 
-@dataclass(frozen=True, slots=True)
-class StoredRecord:
-    """One raw record of the global log, before decoding."""
+class StoredRecord(NamedTuple):
+    """One raw record of the global log, before decoding. A tuple made straight from the row a
+    backend reads (a frozen dataclass took five times as long to build, a rebuild builds a
+    million)."""
 
     position: int
     stream: str

@@ -46,12 +46,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import ClassVar, TypeVar
 
+import msgspec
+
 from domain.events import (
     Action,
     Event,
-    IntendedOrder,
-    MarketQuote,
-    MarketSnapshotted,
     OrderCanceled,
     OrderExpired,
     OrderFilled,
@@ -72,6 +71,7 @@ from eventstore.backend import ReadModelTx, Row
 from eventstore.codec import EventView
 from projections.base import Projection, delete_keys, insert_rows, upsert
 from projections.timefmt import from_text, to_text
+from projections.views import LadderView, QuoteView
 
 #: Snapshots kept per ladder, and in all: a decision naming an older one gets no mid or spread.
 BOOKS_PER_LADDER = 8
@@ -86,7 +86,7 @@ Books = dict[str, TopOfBook]
 #: A kept snapshot's books, or its quotes until a flush writes them: a decision reads only the
 #: rungs it trades, and most snapshots leave the window within the batch they came in, so reading
 #: every book on arrival would be wasted work.
-Kept = Books | tuple[MarketQuote, ...]
+Kept = Books | tuple[QuoteView, ...]
 
 BOOK_COLUMNS = ("snapshot_id", "event_ticker", "seq", "books")
 INTENT_COLUMNS = ("client_order_id", "seq", "decision_id", "city", "price", "mid", "spread")
@@ -101,14 +101,23 @@ SUMMARY_COLUMNS = ("city", "orders", "ordered", "filled", "fill_rate", "mean_sli
                    "median_seconds_to_first_fill", "median_seconds_to_complete", "fees")
 
 
-class DecisionIntents(EventView):
+class IntentRead(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """What execution reads of an ``IntendedOrder``."""
+
+    client_order_id: str
+    ticker: str
+    side: Side
+    price: int
+
+
+class DecisionIntents(EventView, frozen=True, kw_only=True):
     """What execution reads of a ``DecisionMade``: the orders it meant, on which snapshot (its
     probabilities, models and edges, most of its bytes, are skipped)."""
 
     decision_id: uuid.UUID
     city: str
     market_snapshot_id: uuid.UUID
-    intended_orders: tuple[IntendedOrder, ...] = ()
+    intended_orders: tuple[IntentRead, ...] = ()
 
 
 class ExecutionProjection(Projection):
@@ -117,7 +126,8 @@ class ExecutionProjection(Projection):
     consumes = frozenset({"MarketSnapshotted", "DecisionMade", "OrderSubmitted", "OrderFilled",
                           "OrderCanceled", "OrderExpired", "OrderRejected"})
     uses_ledger_clock = False  # what it folds is timed by the events themselves
-    views: ClassVar[Mapping[str, type[EventView]]] = {"DecisionMade": DecisionIntents}
+    views: ClassVar[Mapping[str, type[EventView]]] = {"MarketSnapshotted": LadderView,
+                                                       "DecisionMade": DecisionIntents}
     # The books come first: they are the rows an ordinary trading day always has.
     tables: ClassVar[dict[str, str]] = {
         "execution_books": (
@@ -203,7 +213,7 @@ class ExecutionProjection(Projection):
     # -- folding --------------------------------------------------------------------------------
 
     def apply(self, event: Event | EventView, ledger_time: datetime) -> None:
-        if isinstance(event, MarketSnapshotted):
+        if isinstance(event, LadderView):
             self._snapshot(event)
         elif isinstance(event, DecisionIntents):
             self._decision(event)
@@ -218,7 +228,7 @@ class ExecutionProjection(Projection):
         elif isinstance(event, OrderRejected):
             self._ended(event.client_order_id, OrderStatus.REJECTED)
 
-    def _snapshot(self, event: MarketSnapshotted) -> None:
+    def _snapshot(self, event: LadderView) -> None:
         snapshot_id = event.event_id
         if snapshot_id in self.books:
             return

@@ -40,11 +40,12 @@ from decimal import Decimal
 from typing import ClassVar
 
 from domain.book import best_bid, mark_price, yes_ask
-from domain.events import Event, MarketKind, MarketSnapshotted
+from domain.events import Event, MarketKind
 from eventstore.backend import ReadModelTx, Row
 from eventstore.codec import EventView
 from projections.base import Projection, delete_keys, upsert
 from projections.timefmt import from_text, to_text
+from projections.views import LadderView
 
 #: How long a ladder whose markets name no close time stays on the board after its last snapshot.
 UNDATED = timedelta(days=1)
@@ -53,7 +54,7 @@ FEED_COLUMNS = ("feed_key", "city", "feed", "last_good")
 STRIKE_COLUMNS = ("ticker", "strike_type", "floor_strike", "cap_strike")
 
 
-class WeatherRead(EventView):
+class WeatherRead(EventView, frozen=True, kw_only=True):
     """What the board reads of a ``WeatherSnapshotted``: when, and for which city and feed."""
 
     city: str
@@ -63,7 +64,8 @@ class MarketBoardProjection(Projection):
     name = "market_board"
     rebuild_weight = 12.0
     consumes = frozenset({"MarketSnapshotted", "WeatherSnapshotted"})
-    views: ClassVar[Mapping[str, type[EventView]]] = {"WeatherSnapshotted": WeatherRead}
+    views: ClassVar[Mapping[str, type[EventView]]] = {"MarketSnapshotted": LadderView,
+                                                       "WeatherSnapshotted": WeatherRead}
     #: 2: ``board_strikes`` (a ledger folded before it has none until the board folds again).
     schema_version = 2
     tables: ClassVar[dict[str, str]] = {
@@ -87,7 +89,7 @@ class MarketBoardProjection(Projection):
     def _clear(self) -> None:
         #: Each ladder's row, or its latest snapshot until a flush writes it: most snapshots are
         #: replaced by the next one of their ladder within the batch they came in.
-        self.ladders: dict[str, Row | MarketSnapshotted] = {}
+        self.ladders: dict[str, Row | LadderView] = {}
         #: When each ladder was seen and when it leaves the board.
         self._seen: dict[str, datetime] = {}
         self._ends: dict[str, datetime] = {}
@@ -118,7 +120,7 @@ class MarketBoardProjection(Projection):
 
     def apply(self, event: Event | EventView, ledger_time: datetime) -> None:
         self._advance(ledger_time)
-        if isinstance(event, MarketSnapshotted):
+        if isinstance(event, LadderView):
             self._strikes(event)
             self._ladder(event)
             self._feed(event.city, f"market:{event.kind.value}", event.recorded_at)
@@ -143,7 +145,7 @@ class MarketBoardProjection(Projection):
             self._dirty_ladders.discard(event_ticker)
             self._gone_ladders.add(event_ticker)
 
-    def _ladder(self, event: MarketSnapshotted) -> None:
+    def _ladder(self, event: LadderView) -> None:
         event_ticker = event.event_ticker
         seen = self._seen.get(event_ticker)
         if seen is not None and seen > event.recorded_at:
@@ -176,7 +178,7 @@ class MarketBoardProjection(Projection):
         self.ladders[event_ticker] = row
         return row
 
-    def _strikes(self, event: MarketSnapshotted) -> None:
+    def _strikes(self, event: LadderView) -> None:
         for q in event.markets:
             row = (q.ticker, q.strike_type, _strike(q.floor_strike), _strike(q.cap_strike))
             if self.strikes.get(q.ticker) != row:

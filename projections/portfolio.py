@@ -9,17 +9,19 @@ Tables (prefix ``proj_``):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import ClassVar
 
 from domain.book import mark_price
-from domain.events import Event, MarketSettled, MarketSnapshotted, OrderFilled
+from domain.events import Event, MarketSettled, OrderFilled
 from domain.positions import MarketPosition
 from eventstore.backend import ReadModelTx
 from eventstore.codec import EventView
 from projections.base import Projection, delete_keys, insert_rows, upsert
 from projections.timefmt import to_text
+from projections.views import LadderView
 
 UNKNOWN_CITY = "?"
 FILL_COLUMNS = ("fill_id", "ts", "city", "ticker", "side", "action", "price", "count", "fee",
@@ -30,6 +32,7 @@ class PortfolioProjection(Projection):
     name = "portfolio"
     rebuild_weight = 10.0
     consumes = frozenset({"MarketSnapshotted", "OrderFilled", "MarketSettled"})
+    views: ClassVar[Mapping[str, type[EventView]]] = {"MarketSnapshotted": LadderView}
     uses_ledger_clock = False  # what it folds is timed by the events themselves
     tables: ClassVar[dict[str, str]] = {
         "marks": "ticker TEXT PRIMARY KEY, mark BIGINT, updated_at TEXT NOT NULL",
@@ -80,7 +83,7 @@ class PortfolioProjection(Projection):
         self._pnl_scopes = {r[0] for r in tx.execute(f"SELECT scope FROM {self.table('pnl')}")}
 
     def apply(self, event: Event | EventView, ledger_time: datetime) -> None:
-        if isinstance(event, MarketSnapshotted):
+        if isinstance(event, LadderView):
             stamp = to_text(event.recorded_at)
             for quote in event.markets:
                 mark = mark_price(quote)

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import heapq
 import operator
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
@@ -58,7 +59,6 @@ from domain.events import (
     Action,
     Event,
     MarketSettled,
-    MarketSnapshotted,
     OrderFilled,
     OrderSubmitted,
     Side,
@@ -69,6 +69,7 @@ from eventstore.codec import EventView
 from projections.base import Projection, insert_rows, upsert
 from projections.public_feed import MINIMUM_DELAY_MINUTES, check_delay
 from projections.timefmt import from_text, to_text
+from projections.views import LadderView
 
 UNKNOWN_CITY = "?"
 ALL = "all"
@@ -169,6 +170,7 @@ class PublicPortfolioProjection(Projection):
     name = "public_portfolio"
     rebuild_weight = 25.0
     consumes = frozenset({"OrderFilled", "OrderSubmitted", "MarketSnapshotted", "MarketSettled"})
+    views: ClassVar[Mapping[str, type[EventView]]] = {"MarketSnapshotted": LadderView}
     tables: ClassVar[dict[str, str]] = {
         "public_positions": (
             "ticker TEXT PRIMARY KEY, city TEXT NOT NULL, position BIGINT NOT NULL, "
@@ -289,7 +291,7 @@ class PublicPortfolioProjection(Projection):
             self._fill(event)
         elif isinstance(event, OrderSubmitted):
             self._submitted(event)
-        elif isinstance(event, MarketSnapshotted):
+        elif isinstance(event, LadderView):
             self._marks(event)
         elif isinstance(event, MarketSettled):
             self._settled(event)
@@ -391,7 +393,7 @@ class PublicPortfolioProjection(Projection):
             heapq.heappush(self._order_queue, (due, order.client_order_id))
         self._replace_order(order)
 
-    def _marks(self, event: MarketSnapshotted) -> None:
+    def _marks(self, event: LadderView) -> None:
         for quote in event.markets:
             mark = mark_price(quote)
             if self.marks.get(quote.ticker, _NO_MARK) == mark:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from domain.events import Event, OrderFilled
+from domain.events import Event, OrderFilled, Side
 from eventstore.codec import EventView, decode, decode_view, encode, recorded_at_of, split_topic
 from eventstore.errors import CorruptEvent
 from tests.builders import (
@@ -67,8 +67,12 @@ def test_a_config_version_is_the_hash_of_its_content() -> None:
         type(config).model_validate({**config.model_dump(), "content": "a = 2\n"})
 
 
-class CityRead(EventView):
+class CityRead(EventView, frozen=True, kw_only=True):
     city: str
+
+
+class SideRead(EventView, frozen=True, kw_only=True):
+    side: Side
 
 
 def test_a_view_reads_the_envelope_and_the_fields_it_names() -> None:
@@ -88,3 +92,11 @@ def test_a_view_of_a_broken_record_is_corrupt_and_names_its_position() -> None:
         decode_view(CityRead, "Nonesuch.v1", data)
     with pytest.raises(CorruptEvent, match="newer"):
         decode_view(CityRead, "WeatherSnapshotted.v9", data)
+
+
+def test_a_view_refusing_a_value_does_not_echo_it() -> None:
+    data = encode(an_order_filled()).replace(b'"side":"yes"', b'"side":"hunter2"')
+    with pytest.raises(CorruptEvent, match=r"side") as raised:
+        decode_view(SideRead, "OrderFilled.v1", data, 9)
+    assert "hunter2" not in str(raised.value)
+
