@@ -22,6 +22,10 @@ class Quoted(Protocol):
 
 def best_bid(levels: Sequence[BookLevel]) -> int | None:
     """The highest bid price with a positive size, whatever order the levels came in."""
+    best = max(levels, default=None)
+    if best is None or best[1] > 0:
+        return None if best is None else best[0]
+    # The highest level is empty (a venue does not send one, but a book may hold it).
     prices = [price for price, count in levels if count > 0]
     return max(prices) if prices else None
 

@@ -41,10 +41,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from domain.book import Quoted, best_bid, yes_ask
-from domain.events import Action, OrderFilled, OrderSubmitted, Side
+from domain.events import Action, Side
 from domain.money import PRICE_SCALE
 
 #: The city of an order neither its submission nor its decision names.
@@ -99,6 +99,42 @@ class DecisionContext:
         return cls(decision_id=decision_id, city=city, price=price, mid=mid, spread=spread)
 
 
+class Submission(Protocol):
+    """What an order's execution reads of its ``OrderSubmitted`` (or a projection's view of it)."""
+
+    @property
+    def client_order_id(self) -> str: ...
+    @property
+    def city(self) -> str | None: ...
+    @property
+    def ticker(self) -> str: ...
+    @property
+    def side(self) -> Side: ...
+    @property
+    def action(self) -> Action: ...
+    @property
+    def price(self) -> int: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def recorded_at(self) -> datetime: ...
+
+
+class Fill(Protocol):
+    """What an order's execution reads of an ``OrderFilled`` (or a projection's view of it)."""
+
+    @property
+    def venue_time(self) -> datetime | None: ...
+    @property
+    def recorded_at(self) -> datetime: ...
+    @property
+    def price(self) -> int: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def fee(self) -> int: ...
+
+
 class OrderStatus(StrEnum):
     SUBMITTED = "submitted"
     PARTIAL = "partial"
@@ -141,7 +177,7 @@ class OrderExecution:
     ended: OrderStatus | None = None
 
     @classmethod
-    def submitted(cls, event: OrderSubmitted, context: DecisionContext | None) -> OrderExecution:
+    def submitted(cls, event: Submission, context: DecisionContext | None) -> OrderExecution:
         city = event.city or (context.city if context is not None else None) or UNKNOWN_CITY
         return cls(
             client_order_id=event.client_order_id, city=city, ticker=event.ticker,
@@ -153,7 +189,7 @@ class OrderExecution:
             spread=None if context is None else context.spread,
         )
 
-    def fill(self, event: OrderFilled) -> OrderExecution:
+    def fill(self, event: Fill) -> OrderExecution:
         """Add one fill (the caller drops a fill id seen before). More than ordered is folded as
         the venue said it: the fill rate then shows above 1."""
         at = event.venue_time or event.recorded_at

@@ -8,8 +8,9 @@ committed batch left it. Rebuilding into tables with another prefix gives rows t
 
 from __future__ import annotations
 
+import operator
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -29,6 +30,8 @@ class Projection(ABC):
     schema_version: ClassVar[int] = 1
     #: Table name (without prefix) -> column definitions, primary key included.
     tables: ClassVar[dict[str, str]]
+    #: A table's primary key, when it is more than the first column: its leading columns.
+    keys: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     #: Whether its rows depend on the ledger clock (``apply``'s ``ledger_time``, ``advance_clock``).
     #: A runner of projections that all say no reads only the events they fold.
     uses_ledger_clock: ClassVar[bool] = True
@@ -57,9 +60,14 @@ class Projection(ABC):
             tx.execute(f"DROP TABLE IF EXISTS {self.table(name)}")
 
     def rows(self, tx: ReadModelTx) -> dict[str, list[Row]]:
-        """Every row of every table, in primary-key order (for comparisons)."""
-        return {name: [tuple(r) for r in tx.execute(f"SELECT * FROM {self.table(name)} ORDER BY 1")]
+        """Every row of every table, in primary-key order (for comparisons). Sorted here: a table
+        read in its stored order comes twice as fast as through its key's index, and Python's
+        order is the same on every backend."""
+        return {name: sorted(tx.execute(f"SELECT * FROM {self.table(name)}"), key=self._key(name))
                 for name in self.tables}
+
+    def _key(self, table: str) -> Callable[[Row], Any]:
+        return operator.itemgetter(*range(len(self.keys.get(table, ("first column",)))))
 
     @abstractmethod
     def load(self, tx: ReadModelTx) -> None:

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import functools
 import math
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -49,91 +48,24 @@ import msgspec
 
 from domain.config import ConfigError, parse_config
 from domain.events import (
-    Action,
     ClimateReportRecorded,
     ConfigVersionRecorded,
-    DecisionMade,
     Event,
     MarketKind,
     MarketSettled,
     Scores,
-    Side,
 )
 from domain.learning import LadderScore, NotScorable, paid, score_ladder, settled_value, settles_on
 from domain.scoring import bucket_of
 from eventstore.backend import ReadModelTx, Row
-from eventstore.codec import AwareTime, EventView
+from eventstore.codec import EventView
 from projections.base import Projection, upsert
 from projections.timefmt import from_text, to_text
+from projections.views import DecisionView, whole_decision
 
-
-class _Probability(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """A ``BinProbability``."""
-
-    ticker: str
-    probability: float
-    climatology: float | None = None
-    market: float | None = None
-
-
-class _Component(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """A ``ModelProbabilities``."""
-
-    model: str
-    probabilities: tuple[float, ...]
-
-
-class _Holding(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    ticker: str
-    position: int
-
-
-class _Resting(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    ticker: str
-    side: Side
-    action: Action
-    price: int
-    remaining: int
-
-
-class DecisionRead(EventView, frozen=True, kw_only=True):
-    """A ``DecisionMade`` without its edges and intended orders: what scoring reads and what the
-    ``calibration_decisions`` row keeps (the whole decision as ``DecisionMade`` writes it, those
-    two empty). Parsed in about a fifth of the whole decision's time, and a decision at a lead is
-    only built whole (``decision_made``) when it is scored or written."""
-
-    event_id: uuid.UUID
-    venue_time: AwareTime | None = None
-    correlation_id: uuid.UUID
-    causation_id: uuid.UUID | None = None
-    decision_id: uuid.UUID
-    strategy: str
-    city: str
-    kind: MarketKind
-    event_ticker: str
-    market_snapshot_id: uuid.UUID
-    weather_snapshot_ids: tuple[uuid.UUID, ...]
-    config_version: str
-    probabilities: tuple[_Probability, ...]
-    lead_days: int | None = None
-    forecast_value: float | None = None
-    model_state_id: uuid.UUID | None = None
-    components: tuple[_Component, ...] = ()
-    positions: tuple[_Holding, ...] = ()
-    resting: tuple[_Resting, ...] = ()
-    balance: int | None = None
-    no_trade_reason: str | None = None
-
-
-#: What of a ``DecisionMade`` calibration does not keep.
+#: What of a decision calibration does not keep: its row is the rest, as ``DecisionMade`` writes it.
 SKIPPED = frozenset({"edges", "intended_orders"})
-_READ = msgspec.json.Decoder(DecisionRead)
-
-
-def decision_made(decision: DecisionRead) -> DecisionMade:
-    """The whole decision the view was read from, its edges and intended orders empty."""
-    return DecisionMade.model_validate(decision, from_attributes=True)
-
+_READ = msgspec.json.Decoder(DecisionView)
 
 #: A scored ladder at one lead.
 Key = tuple[str, int]
@@ -177,7 +109,7 @@ class CalibrationProjection(Projection):
     consumes = frozenset({"DecisionMade", "MarketSettled", "ClimateReportRecorded",
                           "ConfigVersionRecorded"})
     uses_ledger_clock = False  # what it folds is timed by the events themselves
-    views: ClassVar[Mapping[str, type[EventView]]] = {"DecisionMade": DecisionRead}
+    views: ClassVar[Mapping[str, type[EventView]]] = {"DecisionMade": DecisionView}
     # The settlements come first: they are the rows an ordinary trading day always has.
     tables: ClassVar[dict[str, str]] = {
         "calibration_settlements": (
@@ -215,8 +147,7 @@ class CalibrationProjection(Projection):
             "cli_site TEXT NOT NULL, PRIMARY KEY (config_version, city, kind)"
         ),
     }
-    #: Each table's primary key: rows are compared in that order.
-    keys: ClassVar[dict[str, tuple[str, ...]]] = {
+    keys: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "calibration_settlements": ("ticker",),
         "forecast_scores": ("event_ticker", "lead_days"),
         "reliability": ("city", "kind", "lead_days", "bucket"),
@@ -231,7 +162,7 @@ class CalibrationProjection(Projection):
 
     def _clear(self) -> None:
         self.settlements: dict[str, _Settlement] = {}
-        self.decisions: dict[Key, DecisionRead] = {}
+        self.decisions: dict[Key, DecisionView] = {}
         self.leads: dict[str, set[int]] = {}
         self.reports: dict[tuple[str, date], _Report] = {}
         self.sites: dict[tuple[str, str, str], str] = {}
@@ -249,12 +180,6 @@ class CalibrationProjection(Projection):
         self._dirty_sites: set[tuple[str, str, str]] = set()
         self._dirty_scores: set[Key] = set()
         self._dirty_buckets: set[BucketKey] = set()
-
-    def rows(self, tx: ReadModelTx) -> dict[str, list[Row]]:
-        # Ordered by the whole primary key: several rows share a first column.
-        return {name: [tuple(r) for r in tx.execute(
-                    f"SELECT * FROM {self.table(name)} ORDER BY {', '.join(self.keys[name])}")]
-                for name in self.tables}
 
     # -- reading back -------------------------------------------------------------------------
 
@@ -283,7 +208,7 @@ class CalibrationProjection(Projection):
     # -- folding --------------------------------------------------------------------------------
 
     def apply(self, event: Event | EventView, ledger_time: datetime) -> None:
-        if isinstance(event, DecisionRead):
+        if isinstance(event, DecisionView):
             self._decision(event)
         elif isinstance(event, MarketSettled):
             self._settlement(event)
@@ -292,7 +217,7 @@ class CalibrationProjection(Projection):
         elif isinstance(event, ConfigVersionRecorded):
             self._config(event)
 
-    def _decision(self, decision: DecisionRead) -> None:
+    def _decision(self, decision: DecisionView) -> None:
         if decision.lead_days is None or not decision.probabilities:
             return
         key = (decision.event_ticker, decision.lead_days)
@@ -300,12 +225,13 @@ class CalibrationProjection(Projection):
         if known is not None and decision.recorded_at < known.recorded_at:
             return  # recorded late, but made before the one we hold
         # Only what scoring reads is kept: the edges and orders are the ledger's business.
-        self._remember(decision)
+        self._remember(msgspec.structs.replace(decision, intended_orders=())
+                       if decision.intended_orders else decision)
         self.leads.setdefault(decision.event_ticker, set()).add(decision.lead_days)
         self._dirty_decisions.add(key)
         self._rescore(key)
 
-    def _remember(self, decision: DecisionRead) -> None:
+    def _remember(self, decision: DecisionView) -> None:
         assert decision.lead_days is not None
         key = (decision.event_ticker, decision.lead_days)
         old = self.decisions.get(key)
@@ -356,7 +282,7 @@ class CalibrationProjection(Projection):
         for key in sorted(keys):
             self._rescore(key)
 
-    def _settled_value(self, key: Key, decision: DecisionRead) -> Decimal | None:
+    def _settled_value(self, key: Key, decision: DecisionView) -> Decimal | None:
         """The value the decision's own config says settles it, indexing the ladder under the
         report it waits for."""
         waited = self._report_of.pop(key, None)
@@ -386,7 +312,7 @@ class CalibrationProjection(Projection):
             try:
                 outcomes = {t: paid(self.settlements[t].result, self.settlements[t].settlement_value, t)
                             for t in tickers}
-                score = score_ladder(decision_made(decision), outcomes, settled)
+                score = score_ladder(whole_decision(decision), outcomes, settled)
             except NotScorable:
                 score = None
             if score is not None:
@@ -454,7 +380,7 @@ def _scores(scores: Scores | None) -> tuple[float | None, float | None, float | 
     return (None, None, None) if scores is None else (scores.brier, scores.log_loss, scores.rps)
 
 
-def _score_row(score: LadderScore, decision: DecisionRead, settled_at: datetime) -> Row:
+def _score_row(score: LadderScore, decision: DecisionView, settled_at: datetime) -> Row:
     return (
         score.event_ticker, score.lead_days, score.city, score.kind.value,
         None if score.climate_date is None else score.climate_date.isoformat(),
@@ -464,9 +390,9 @@ def _score_row(score: LadderScore, decision: DecisionRead, settled_at: datetime)
     )
 
 
-def _decision_row(decision: DecisionRead) -> Row:
+def _decision_row(decision: DecisionView) -> Row:
     return (decision.event_ticker, decision.lead_days, to_text(decision.recorded_at),
-            decision_made(decision).model_dump_json())
+            whole_decision(decision).model_dump_json())
 
 
 def _report_row(where: tuple[str, date], report: _Report) -> Row:

@@ -53,9 +53,7 @@ from domain.events import (
     Event,
     OrderCanceled,
     OrderExpired,
-    OrderFilled,
     OrderRejected,
-    OrderSubmitted,
     Side,
 )
 from domain.execution import (
@@ -71,7 +69,7 @@ from eventstore.backend import ReadModelTx, Row
 from eventstore.codec import EventView
 from projections.base import Projection, delete_keys, insert_rows, upsert
 from projections.timefmt import from_text, to_text
-from projections.views import LadderView, QuoteView
+from projections.views import FillView, LadderView, QuoteView, SubmittedView
 
 #: Snapshots kept per ladder, and in all: a decision naming an older one gets no mid or spread.
 BOOKS_PER_LADDER = 8
@@ -111,8 +109,9 @@ class IntentRead(msgspec.Struct, frozen=True, gc=False, kw_only=True):
 
 
 class DecisionIntents(EventView, frozen=True, kw_only=True):
-    """What execution reads of a ``DecisionMade``: the orders it meant, on which snapshot (its
-    probabilities, models and edges, most of its bytes, are skipped)."""
+    """What execution reads of a ``DecisionMade``: the orders it meant, on which snapshot. Its
+    probabilities, models and edges, most of its bytes, are skipped: a third of the time of
+    parsing the decision as ``views.DecisionView`` (which calibration reads)."""
 
     decision_id: uuid.UUID
     city: str
@@ -126,8 +125,10 @@ class ExecutionProjection(Projection):
     consumes = frozenset({"MarketSnapshotted", "DecisionMade", "OrderSubmitted", "OrderFilled",
                           "OrderCanceled", "OrderExpired", "OrderRejected"})
     uses_ledger_clock = False  # what it folds is timed by the events themselves
-    views: ClassVar[Mapping[str, type[EventView]]] = {"MarketSnapshotted": LadderView,
-                                                       "DecisionMade": DecisionIntents}
+    views: ClassVar[Mapping[str, type[EventView]]] = {
+        "MarketSnapshotted": LadderView, "DecisionMade": DecisionIntents,
+        "OrderSubmitted": SubmittedView, "OrderFilled": FillView,
+    }
     # The books come first: they are the rows an ordinary trading day always has.
     tables: ClassVar[dict[str, str]] = {
         "execution_books": (
@@ -217,9 +218,9 @@ class ExecutionProjection(Projection):
             self._snapshot(event)
         elif isinstance(event, DecisionIntents):
             self._decision(event)
-        elif isinstance(event, OrderSubmitted):
+        elif isinstance(event, SubmittedView):
             self._submitted(event)
-        elif isinstance(event, OrderFilled):
+        elif isinstance(event, FillView):
             self._filled(event)
         elif isinstance(event, OrderCanceled):
             self._ended(event.client_order_id, OrderStatus.CANCELED)
@@ -273,10 +274,17 @@ class ExecutionProjection(Projection):
 
     def _top(self, snapshot_id: uuid.UUID, ticker: str) -> TopOfBook | None:
         """One market's book in a kept snapshot; None if the snapshot is not kept or lacks it.
-        (A decision's orders are all in its snapshot: its books are read once, for them all.)"""
-        if snapshot_id not in self.books:
+        A decision trades a rung or two of a dozen: only theirs are read."""
+        kept = self.books.get(snapshot_id)
+        if kept is None:
             return None
-        return self._books(snapshot_id).get(ticker)
+        books = kept[2]
+        if isinstance(books, dict):
+            return books.get(ticker)
+        for quote in books:
+            if quote.ticker == ticker:
+                return TopOfBook.of(quote)
+        return None
 
     def _books(self, snapshot_id: uuid.UUID) -> Books:
         """A kept snapshot's books, read from its quotes (once) when they are first written."""
@@ -290,7 +298,7 @@ class ExecutionProjection(Projection):
         del self.intents[coid]
         self._forget(coid, self._new_intents, self._gone_intents)
 
-    def _submitted(self, event: OrderSubmitted) -> None:
+    def _submitted(self, event: SubmittedView) -> None:
         coid = event.client_order_id
         if coid in self.orders:
             return  # recorded twice; submitted once
@@ -300,7 +308,7 @@ class ExecutionProjection(Projection):
         order = OrderExecution.submitted(event, None if intent is None else intent[1])
         self._replace(None, order)
 
-    def _filled(self, fill: OrderFilled) -> None:
+    def _filled(self, fill: FillView) -> None:
         order = None if fill.client_order_id is None else self.orders.get(fill.client_order_id)
         if order is None or fill.fill_id in self.fill_ids:
             return

@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import ClassVar
 
 from domain.book import mark_price
-from domain.events import Event, MarketSettled, OrderFilled
+from domain.events import Event, MarketSettled
 from domain.positions import MarketPosition
 from eventstore.backend import ReadModelTx
 from eventstore.codec import EventView
 from projections.base import Projection, delete_keys, insert_rows, upsert
 from projections.timefmt import to_text
-from projections.views import LadderView
+from projections.views import FillView, LadderView
 
 UNKNOWN_CITY = "?"
 FILL_COLUMNS = ("fill_id", "ts", "city", "ticker", "side", "action", "price", "count", "fee",
@@ -32,7 +32,8 @@ class PortfolioProjection(Projection):
     name = "portfolio"
     rebuild_weight = 10.0
     consumes = frozenset({"MarketSnapshotted", "OrderFilled", "MarketSettled"})
-    views: ClassVar[Mapping[str, type[EventView]]] = {"MarketSnapshotted": LadderView}
+    views: ClassVar[Mapping[str, type[EventView]]] = {"MarketSnapshotted": LadderView,
+                                                       "OrderFilled": FillView}
     uses_ledger_clock = False  # what it folds is timed by the events themselves
     tables: ClassVar[dict[str, str]] = {
         "marks": "ticker TEXT PRIMARY KEY, mark BIGINT, updated_at TEXT NOT NULL",
@@ -93,7 +94,7 @@ class PortfolioProjection(Projection):
                     self._dirty_marks.add(quote.ticker)
                     if quote.ticker in self.positions:
                         self._dirty_positions.add(quote.ticker)
-        elif isinstance(event, OrderFilled):
+        elif isinstance(event, FillView):
             self._fill(event)
         elif isinstance(event, MarketSettled):
             # Kept even before any fill: a fill recorded late (it traded before the close) is
@@ -105,7 +106,7 @@ class PortfolioProjection(Projection):
                 self.updated[event.ticker] = to_text(event.recorded_at)
                 self._dirty_positions.add(event.ticker)
 
-    def _fill(self, fill: OrderFilled) -> None:
+    def _fill(self, fill: FillView) -> None:
         if fill.fill_id in self.fill_ids:
             return  # the venue told us twice; it happened once
         self.fill_ids.add(fill.fill_id)

@@ -8,14 +8,16 @@ the same rule again before answering.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from domain.events import Event, OrderFilled
+from domain.events import Event
 from eventstore.backend import ReadModelTx, Row
 from eventstore.codec import EventView
 from projections.base import Projection, delete_keys, insert_rows, upsert
 from projections.timefmt import from_text, to_text
+from projections.views import FillView
 
 MINIMUM_DELAY_MINUTES = 60
 TRADE_COLUMNS = ("fill_id", "ts", "city", "ticker", "side", "action", "price", "count", "fee")
@@ -43,6 +45,7 @@ class PublicTradeFeed(Projection):
     name = "public_feed"
     rebuild_weight = 4.0
     consumes = frozenset({"OrderFilled"})
+    views: ClassVar[Mapping[str, type[EventView]]] = {"OrderFilled": FillView}
     tables: ClassVar[dict[str, str]] = {
         "public_trades": _TRADE_TABLE,
         "public_pending": _TRADE_TABLE,
@@ -79,7 +82,7 @@ class PublicTradeFeed(Projection):
         self.as_of = rows[0][0] if rows else None
 
     def apply(self, event: Event | EventView, ledger_time: datetime) -> None:
-        if not isinstance(event, OrderFilled):
+        if not isinstance(event, FillView):
             return
         if event.fill_id in self.pending or event.fill_id in self.published:
             return

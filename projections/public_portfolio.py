@@ -59,8 +59,6 @@ from domain.events import (
     Action,
     Event,
     MarketSettled,
-    OrderFilled,
-    OrderSubmitted,
     Side,
 )
 from domain.positions import MarketPosition
@@ -69,7 +67,7 @@ from eventstore.codec import EventView
 from projections.base import Projection, insert_rows, upsert
 from projections.public_feed import MINIMUM_DELAY_MINUTES, check_delay
 from projections.timefmt import from_text, to_text
-from projections.views import LadderView
+from projections.views import FillView, LadderView, SubmittedView
 
 UNKNOWN_CITY = "?"
 ALL = "all"
@@ -94,8 +92,12 @@ _ZERO = (0,) * len(STAT_COLUMNS)
 _NO_MARK = object()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Order:
+    """One order's public quality so far. Changed in place (a fill, its release): the totals
+    keep what it added as a tuple (``_parts``), never the order, and ``dataclasses.replace`` was
+    a tenth of the fold."""
+
     client_order_id: str
     city: str
     side: Side
@@ -111,17 +113,15 @@ class _Order:
     slippage_contracts: int = 0
     first_fill_at: datetime | None = None
 
-    def fill(self, fill: Row, at: datetime) -> _Order:
+    def fill(self, fill: Row, at: datetime) -> None:
         _id, _ts, _due, _city, _ticker, side, _action, price, count, *_ = fill
-        slippage_sum, slippage_contracts = self.slippage_sum, self.slippage_contracts
         if self.decided and side == self.side.value:
             # In the order's own side's prices: positive is worse for us.
             per_contract = price - self.price if self.action is Action.BUY else self.price - price
-            slippage_sum += per_contract * count
-            slippage_contracts += count
-        first = at if self.first_fill_at is None else min(self.first_fill_at, at)
-        return replace(self, filled=self.filled + count, slippage_sum=slippage_sum,
-                       slippage_contracts=slippage_contracts, first_fill_at=first)
+            self.slippage_sum += per_contract * count
+            self.slippage_contracts += count
+        self.filled += count
+        self.first_fill_at = at if self.first_fill_at is None else min(self.first_fill_at, at)
 
     def part(self) -> tuple[int, ...]:
         if not self.released:
@@ -170,7 +170,9 @@ class PublicPortfolioProjection(Projection):
     name = "public_portfolio"
     rebuild_weight = 25.0
     consumes = frozenset({"OrderFilled", "OrderSubmitted", "MarketSnapshotted", "MarketSettled"})
-    views: ClassVar[Mapping[str, type[EventView]]] = {"MarketSnapshotted": LadderView}
+    views: ClassVar[Mapping[str, type[EventView]]] = {
+        "MarketSnapshotted": LadderView, "OrderSubmitted": SubmittedView, "OrderFilled": FillView,
+    }
     tables: ClassVar[dict[str, str]] = {
         "public_positions": (
             "ticker TEXT PRIMARY KEY, city TEXT NOT NULL, position BIGINT NOT NULL, "
@@ -287,9 +289,9 @@ class PublicPortfolioProjection(Projection):
     def apply(self, event: Event | EventView, ledger_time: datetime) -> None:
         # The clock moves first: the hours it passes are the portfolio before this event.
         self._advance(ledger_time)
-        if isinstance(event, OrderFilled):
+        if isinstance(event, FillView):
             self._fill(event)
-        elif isinstance(event, OrderSubmitted):
+        elif isinstance(event, SubmittedView):
             self._submitted(event)
         elif isinstance(event, LadderView):
             self._marks(event)
@@ -330,7 +332,9 @@ class PublicPortfolioProjection(Projection):
     def _release(self, until: datetime) -> None:
         while self._order_queue and self._order_queue[0][0] <= until:
             _, coid = heapq.heappop(self._order_queue)
-            self._replace_order(replace(self.orders[coid], released=True))
+            order = self.orders[coid]
+            order.released = True
+            self._changed_order(order)
         while self._fill_queue and self._fill_queue[0][0] <= until:
             _, fill_id = heapq.heappop(self._fill_queue)
             self._publish(self.waiting_fills.pop(fill_id))
@@ -347,7 +351,7 @@ class PublicPortfolioProjection(Projection):
         self.peak = max(self.peak, value[0])
         self.max_drawdown = max(self.max_drawdown, self.peak - value[0])
 
-    def _fill(self, fill: OrderFilled) -> None:
+    def _fill(self, fill: FillView) -> None:
         if fill.fill_id in self.fill_ids:
             return  # the venue told us twice; it happened once
         self.fill_ids.add(fill.fill_id)
@@ -378,9 +382,10 @@ class PublicPortfolioProjection(Projection):
         self._uncounted.add(ticker)
         order = self.orders.get(coid) if coid is not None else None
         if order is not None:
-            self._replace_order(order.fill(row, from_text(ts)))
+            order.fill(row, from_text(ts))
+            self._changed_order(order)
 
-    def _submitted(self, event: OrderSubmitted) -> None:
+    def _submitted(self, event: SubmittedView) -> None:
         if event.client_order_id in self.orders:
             return  # recorded twice; submitted once
         due = event.recorded_at + self.delay
@@ -388,10 +393,10 @@ class PublicPortfolioProjection(Projection):
                        event.price, event.count, event.recorded_at, due,
                        decided=event.decision_id is not None)
         if self.clock is not None and due <= self.clock:
-            order = replace(order, released=True)
+            order.released = True
         else:
             heapq.heappush(self._order_queue, (due, order.client_order_id))
-        self._replace_order(order)
+        self._changed_order(order)
 
     def _marks(self, event: LadderView) -> None:
         for quote in event.markets:
@@ -418,7 +423,7 @@ class PublicPortfolioProjection(Projection):
 
     # -- totals ---------------------------------------------------------------------------------
 
-    def _replace_order(self, order: _Order) -> None:
+    def _changed_order(self, order: _Order) -> None:
         self.orders[order.client_order_id] = order
         self._dirty_orders.add(order.client_order_id)
         self._count_order(order.client_order_id)

@@ -10,11 +10,12 @@ import msgspec
 import pytest
 from pydantic import BaseModel
 
-from domain.events import DecisionMade, Event
+from domain.events import DecisionMade, Edge, Event
 from eventstore.codec import decode_view, encode
 from projections.base import Projection
-from projections.calibration import SKIPPED, DecisionRead, decision_made
+from projections.calibration import SKIPPED
 from projections.registry import all_projections
+from projections.views import NOT_VIEWED, DecisionView, whole_decision
 from tests.builders import (
     a_decision_to_trade,
     a_leg,
@@ -73,13 +74,21 @@ def test_every_projection_views_only_what_it_folds() -> None:
         assert set(projection.views) <= projection.consumes, projection.name
 
 
-def test_calibration_keeps_every_field_of_a_decision_but_its_edges_and_orders() -> None:
-    assert {f.name for f in msgspec.structs.fields(DecisionRead)} == (
-        set(DecisionMade.model_fields) - SKIPPED)
-    decision = a_decision_to_trade(None, a_leg("mb-view-3"))
-    assert decision.edges or decision.intended_orders
-    read = decode_view(DecisionRead, decision.topic(), encode(decision))
-    whole = decision_made(read)
-    assert whole == decision.model_copy(update=dict.fromkeys(SKIPPED, ()))
-    assert whole.model_dump_json() == decision.model_copy(
-        update=dict.fromkeys(SKIPPED, ())).model_dump_json()
+def test_a_decision_view_is_the_whole_decision_but_its_edges() -> None:
+    assert {f.name for f in msgspec.structs.fields(DecisionView)} == (
+        set(DecisionMade.model_fields) - NOT_VIEWED)
+    leg = a_leg("mb-view-3")
+    decision = a_decision_to_trade(None, leg).model_copy(update={"edges": (Edge(
+        ticker=leg.ticker, side=leg.side, action=leg.action, probability=0.6, price=leg.price,
+        fee_per_contract=70_000, edge_after_fees=0.1),)})
+    assert decision.edges and decision.intended_orders
+    view = decode_view(DecisionView, decision.topic(), encode(decision))
+    assert whole_decision(view) == decision.model_copy(update=dict.fromkeys(NOT_VIEWED, ()))
+
+
+def test_calibration_keeps_a_decision_whole_but_its_edges_and_orders() -> None:
+    decision = a_decision_to_trade(None, a_leg("mb-view-4"))
+    view = decode_view(DecisionView, decision.topic(), encode(decision))
+    kept = msgspec.structs.replace(view, intended_orders=())
+    slim = decision.model_copy(update=dict.fromkeys(SKIPPED, ()))
+    assert whole_decision(kept).model_dump_json() == slim.model_dump_json()
