@@ -69,7 +69,7 @@ from eventstore.backend import ReadModelTx, Row
 from eventstore.codec import EventView
 from projections.base import Projection, delete_keys, insert_rows, upsert
 from projections.timefmt import from_text, to_text
-from projections.views import FillView, LadderView, QuoteView, SubmittedView
+from projections.views import FillView, LadderView, Price, QuoteView, SubmittedView
 
 #: Snapshots kept per ladder, and in all: a decision naming an older one gets no mid or spread.
 BOOKS_PER_LADDER = 8
@@ -105,7 +105,7 @@ class IntentRead(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     client_order_id: str
     ticker: str
     side: Side
-    price: int
+    price: Price
 
 
 class DecisionIntents(EventView, frozen=True, kw_only=True):

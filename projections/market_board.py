@@ -45,7 +45,7 @@ from eventstore.backend import ReadModelTx, Row
 from eventstore.codec import EventView
 from projections.base import Projection, delete_keys, upsert
 from projections.timefmt import from_text, to_text
-from projections.views import LadderView
+from projections.views import LadderView, QuoteView
 
 #: How long a ladder whose markets name no close time stays on the board after its last snapshot.
 UNDATED = timedelta(days=1)
@@ -95,6 +95,8 @@ class MarketBoardProjection(Projection):
         self._ends: dict[str, datetime] = {}
         self.feeds: dict[str, Row] = {}
         self.strikes: dict[str, Row] = {}
+        #: Each market's latest quote whose strikes are not read yet.
+        self._quotes: dict[str, QuoteView] = {}
         self.clock: datetime | None = None
         self._dirty_ladders: set[str] = set()
         self._gone_ladders: set[str] = set()
@@ -179,11 +181,18 @@ class MarketBoardProjection(Projection):
         return row
 
     def _strikes(self, event: LadderView) -> None:
+        # Each market's latest quote; its strikes are read at the flush (``_read_strikes``).
+        quotes = self._quotes
         for q in event.markets:
-            row = (q.ticker, q.strike_type, _strike(q.floor_strike), _strike(q.cap_strike))
-            if self.strikes.get(q.ticker) != row:
-                self.strikes[q.ticker] = row
-                self._dirty_strikes.add(q.ticker)
+            quotes[q.ticker] = q
+
+    def _read_strikes(self) -> None:
+        for ticker, q in self._quotes.items():
+            row = (ticker, q.strike_type, _strike(q.floor_strike), _strike(q.cap_strike))
+            if self.strikes.get(ticker) != row:
+                self.strikes[ticker] = row
+                self._dirty_strikes.add(ticker)
+        self._quotes.clear()
 
     def _feed(self, city: str, feed: str, at: datetime) -> None:
         key = f"{city}|{feed}"
@@ -199,6 +208,7 @@ class MarketBoardProjection(Projection):
                [self._row(t) for t in sorted(self._dirty_ladders)])
         upsert(tx, self.table("board_feeds"), FEED_COLUMNS, FEED_COLUMNS[:1],
                [self.feeds[k] for k in sorted(self._dirty_feeds)])
+        self._read_strikes()
         upsert(tx, self.table("board_strikes"), STRIKE_COLUMNS, STRIKE_COLUMNS[:1],
                [self.strikes[t] for t in sorted(self._dirty_strikes)])
         if self._clock_moved and self.clock is not None:

@@ -67,7 +67,7 @@ from eventstore.codec import EventView
 from projections.base import Projection, insert_rows, upsert
 from projections.public_feed import MINIMUM_DELAY_MINUTES, check_delay
 from projections.timefmt import from_text, to_text
-from projections.views import FillView, LadderView, SubmittedView
+from projections.views import FillView, LadderView, QuoteView, SubmittedView
 
 UNKNOWN_CITY = "?"
 ALL = "all"
@@ -235,6 +235,8 @@ class PublicPortfolioProjection(Projection):
         self.totals: dict[str, list[int]] = {}
         # Markets whose part of the totals is not counted since their position or mark changed.
         self._uncounted: set[str] = set()
+        # Each market's latest quote whose mark is not read yet.
+        self._quotes: dict[str, QuoteView] = {}
         self._dirty_marks: set[str] = set()
         self._dirty_positions: set[str] = set()
         self._dirty_fills: dict[str, Row] = {}
@@ -399,16 +401,26 @@ class PublicPortfolioProjection(Projection):
         self._changed_order(order)
 
     def _marks(self, event: LadderView) -> None:
+        # Only each market's latest quote is kept: its mark is read when the totals or the rows
+        # need it (``_read_marks``), not at every snapshot, most of which the next one replaces.
+        quotes = self._quotes
         for quote in event.markets:
+            quotes[quote.ticker] = quote
+
+    def _read_marks(self) -> None:
+        """The marks of the markets quoted since they were last read. A held market whose mark
+        moved is counted again; one whose position changed meanwhile already is."""
+        for ticker, quote in self._quotes.items():
             mark = mark_price(quote)
-            if self.marks.get(quote.ticker, _NO_MARK) == mark:
+            if self.marks.get(ticker, _NO_MARK) == mark:
                 continue
-            self.marks[quote.ticker] = mark
-            self._dirty_marks.add(quote.ticker)
-            held = self.positions.get(quote.ticker)
+            self.marks[ticker] = mark
+            self._dirty_marks.add(ticker)
+            held = self.positions.get(ticker)
             if held is not None and held.position != 0:
-                self._dirty_positions.add(quote.ticker)
-                self._uncounted.add(quote.ticker)
+                self._dirty_positions.add(ticker)
+                self._uncounted.add(ticker)
+        self._quotes.clear()
 
     def _settled(self, event: MarketSettled) -> None:
         # Kept even before any public fill: a fill that becomes public later settles on arrival.
@@ -432,6 +444,7 @@ class PublicPortfolioProjection(Projection):
         """Count again what each market whose position or mark changed adds to the totals. Marks
         move with every snapshot and the totals are read only by an hour's point and a flush, so
         a market is counted then, once, rather than at every change."""
+        self._read_marks()
         for ticker in self._uncounted:
             held = self.positions[ticker]
             self._count(f"p:{ticker}", held.city or UNKNOWN_CITY,

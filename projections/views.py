@@ -11,12 +11,23 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Annotated
 
 import msgspec
 
-from domain.events import Action, BookLevel, DecisionMade, MarketKind, Side
+from domain.events import Action, DecisionMade, MarketKind, Side
 from domain.events.market import MarketStatus, StrikeType
+from domain.money import MAX_COUNT, MAX_MONEY, PRICE_SCALE
 from eventstore.codec import AwareTime, EventView
+
+#: The events' integer units (``domain.money``) with their ranges, checked as a view is parsed:
+#: a price out of range is a corrupt record here as in the event.
+Price = Annotated[int, msgspec.Meta(ge=0, le=PRICE_SCALE)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
+Money = Annotated[int, msgspec.Meta(ge=-MAX_MONEY, le=MAX_MONEY)]
+Position = Annotated[int, msgspec.Meta(ge=-MAX_COUNT, le=MAX_COUNT)]
+#: A book level, ``(price, count)``.
+Level = tuple[Price, Count]
 
 
 class QuoteView(msgspec.Struct, frozen=True, gc=False, kw_only=True):
@@ -28,10 +39,10 @@ class QuoteView(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     floor_strike: Decimal | None = None
     cap_strike: Decimal | None = None
     close_time: AwareTime | None = None
-    yes_bids: tuple[BookLevel, ...] = ()
-    no_bids: tuple[BookLevel, ...] = ()
-    last_price: int | None = None
-    volume: int | None = None
+    yes_bids: tuple[Level, ...] = ()
+    no_bids: tuple[Level, ...] = ()
+    last_price: Price | None = None
+    volume: Count | None = None
 
 
 class LadderView(EventView, frozen=True, kw_only=True):
@@ -57,9 +68,9 @@ class FillView(EventView, frozen=True, kw_only=True):
     ticker: str
     side: Side
     action: Action
-    price: int
-    count: int
-    fee: int
+    price: Price
+    count: Count
+    fee: Money
     is_taker: bool
 
 
@@ -72,8 +83,8 @@ class SubmittedView(EventView, frozen=True, kw_only=True):
     ticker: str
     side: Side
     action: Action
-    price: int
-    count: int
+    price: Price
+    count: Count
     post_only: bool = False
 
 
@@ -97,7 +108,7 @@ class HoldingView(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """A ``Holding``."""
 
     ticker: str
-    position: int
+    position: Position
 
 
 class RestingView(msgspec.Struct, frozen=True, gc=False, kw_only=True):
@@ -106,8 +117,8 @@ class RestingView(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     ticker: str
     side: Side
     action: Action
-    price: int
-    remaining: int
+    price: Price
+    remaining: Count
 
 
 class IntentView(msgspec.Struct, frozen=True, gc=False, kw_only=True):
@@ -117,8 +128,8 @@ class IntentView(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     ticker: str
     side: Side
     action: Action
-    price: int
-    count: int
+    price: Price
+    count: Count
     post_only: bool = False
     reason: str = ""
 
@@ -147,7 +158,7 @@ class DecisionView(EventView, frozen=True, kw_only=True):
     components: tuple[ComponentView, ...] = ()
     positions: tuple[HoldingView, ...] = ()
     resting: tuple[RestingView, ...] = ()
-    balance: int | None = None
+    balance: Money | None = None
     intended_orders: tuple[IntentView, ...] = ()
     no_trade_reason: str | None = None
 

@@ -11,16 +11,18 @@ import pytest
 from pydantic import BaseModel
 
 from domain.events import DecisionMade, Edge, Event
-from eventstore.codec import decode_view, encode
+from eventstore.codec import decode, decode_view, encode
+from eventstore.errors import CorruptEvent
 from projections.base import Projection
 from projections.calibration import SKIPPED
 from projections.registry import all_projections
-from projections.views import NOT_VIEWED, DecisionView, whole_decision
+from projections.views import NOT_VIEWED, DecisionView, FillView, whole_decision
 from tests.builders import (
     a_decision_to_trade,
     a_leg,
     a_market_snapshot,
     a_priced_decision,
+    an_order_filled,
     every_event_type,
 )
 
@@ -92,3 +94,17 @@ def test_calibration_keeps_a_decision_whole_but_its_edges_and_orders() -> None:
     kept = msgspec.structs.replace(view, intended_orders=())
     slim = decision.model_copy(update=dict.fromkeys(SKIPPED, ()))
     assert whole_decision(kept).model_dump_json() == slim.model_dump_json()
+
+
+@pytest.mark.parametrize(("field", "value"), [("price", b"10001"), ("count", b"-1"),
+                                              ("price", b"1.5")])
+def test_a_view_refuses_what_the_event_refuses(field: str, value: bytes) -> None:
+    fill = an_order_filled()
+    data = encode(fill).replace(f'"{field}":{getattr(fill, field)}'.encode(),
+                                f'"{field}":'.encode() + value)
+    assert data != encode(fill)
+    with pytest.raises(CorruptEvent, match=field):
+        decode(fill.topic(), data, 5)
+    with pytest.raises(CorruptEvent, match=field) as raised:
+        decode_view(FillView, fill.topic(), data, 5)
+    assert raised.value.position == 5
