@@ -49,6 +49,8 @@ from projections.views import LadderView, QuoteView
 
 #: How long a ladder whose markets name no close time stays on the board after its last snapshot.
 UNDATED = timedelta(days=1)
+#: A weather stream's last part names the market kind it feeds.
+_KINDS = frozenset(k.value for k in MarketKind)
 LADDER_COLUMNS = ("event_ticker", "city", "kind", "snapshot_at", "close_time", "markets")
 FEED_COLUMNS = ("feed_key", "city", "feed", "last_good")
 STRIKE_COLUMNS = ("ticker", "strike_type", "floor_strike", "cap_strike")
@@ -128,7 +130,7 @@ class MarketBoardProjection(Projection):
             self._feed(event.city, f"market:{event.kind.value}", event.recorded_at)
         elif isinstance(event, WeatherRead):
             kind = event.stream.rsplit(":", 1)[-1]
-            if kind in {k.value for k in MarketKind}:
+            if kind in _KINDS:
                 self._feed(event.city, f"weather:{kind}", event.recorded_at)
 
     def advance_clock(self, ledger_time: datetime) -> None:
