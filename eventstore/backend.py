@@ -54,6 +54,10 @@ class Backend(Protocol):
     def transaction(self) -> AbstractContextManager[ReadModelTx]:
         """A read-write transaction for projections (committed on success)."""
 
+    def snapshot(self) -> AbstractContextManager[ReadModelTx]:
+        """A read-only transaction whose statements all see the database as it was at its first
+        read, and which blocks no writer (rolled back at the end)."""
+
     def wait_for_append(self, timeout: float) -> bool:
         """Block up to ``timeout`` seconds for a new append; True if one was signalled.
 

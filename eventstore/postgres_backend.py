@@ -212,6 +212,17 @@ class PostgresBackend:
                 conn.cursor(row_factory=tuple_row) as cur:
             yield PostgresReadModelTx(cur)
 
+    @contextmanager
+    def snapshot(self) -> Iterator[PostgresReadModelTx]:
+        # Repeatable read: every statement sees the snapshot of the first; writers are not
+        # blocked. Rolled back at the end, having written nothing.
+        with unavailable_on_operational_errors("a read-only snapshot"), \
+                self._datastore.get_connection() as conn, \
+                conn.transaction(force_rollback=True), \
+                conn.cursor(row_factory=tuple_row) as cur:
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield PostgresReadModelTx(cur)
+
     def close(self) -> None:
         with self._listener_lock:
             if self._listener is not None:

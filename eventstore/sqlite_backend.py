@@ -140,5 +140,13 @@ class SqliteBackend:
                 raise
             conn.commit()
 
+    @contextmanager
+    def snapshot(self) -> Iterator[SqliteReadModelTx]:
+        # A deferred transaction: in WAL mode its first read fixes what it sees, and writers
+        # carry on meanwhile.
+        with unavailable_on_operational_errors("a read-only snapshot"), \
+                self._datastore.transaction(commit=False) as cursor:
+            yield SqliteReadModelTx(cursor.sqlite_cursor)
+
     def close(self) -> None:
         self._datastore.close()

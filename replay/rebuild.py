@@ -1,7 +1,9 @@
 """Rebuild projections from event 1 into scratch tables and compare them with the live ones.
 
-The live rows and the live positions are read in one transaction, the scratch copies are folded to
-exactly those positions, and the two are compared table by table. Scratch tables are dropped after.
+The live rows and the live positions are read in one read-only snapshot (``Backend.snapshot``),
+the scratch copies are folded to exactly those positions, and the two are compared table by table.
+The runner that folded a scratch copy reads its rows back and drops its tables; with workers, the
+live rows are read while they fold.
 
 ``rebuild_and_compare_all`` (``milkbot replay rebuild``) rebuilds several projections at once. One
 runner folding several projections reads and decodes the log once for all of them, so they are
@@ -13,13 +15,14 @@ process; an in-memory one can only be rebuilt here.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-from eventstore.backend import Row
+from eventstore.backend import ReadModelTx, Row
 from eventstore.ledger import Ledger, open_ledger
 from eventstore.url import SqliteUrl, parse_database_url
 from projections.base import Projection
@@ -33,6 +36,8 @@ from projections.runner import (
 )
 
 SCRATCH_PREFIX = "rebuild_"
+#: What a runner's rebuild gives back: the events it read, and each projection's rows by table.
+Folded = tuple[int, dict[str, dict[str, list[Row]]]]
 #: Events per batch while rebuilding: a row that changes all the time (a mark, a total, a window
 #: of recent intents) is written once per batch, so a rebuild writes in bigger batches than a
 #: follower, which must commit often. 50,000 of ``bench.replay``'s events hold about 0.6 GB per
@@ -59,15 +64,12 @@ def rebuild_and_compare(ledger: Ledger, build: Callable[[str], Projection], *,
                         batch_size: int = REBUILD_BATCH) -> RebuildResult:
     """One projection (``build(prefix)`` makes it) rebuilt in this process and compared."""
     live = build("proj_")
-    live_rows, positions, stale = _read_live(ledger, [live])
-    scratch = build(SCRATCH_PREFIX)
-    _drop(ledger, [scratch])
-    try:
-        events = ProjectionRunner(ledger, [scratch], batch_size=batch_size).catch_up(
-            stop=positions[live.name])
-        rebuilt_rows = _read_rows(ledger, [scratch])
-    finally:
-        _drop(ledger, [scratch])
+    _make_tables(ledger, [live])
+    with ledger.backend.snapshot() as tx:
+        positions, stale = _live_state(tx, [live])
+        live_rows = _rows(tx, [live])
+    events, rebuilt_rows = _rebuild(ledger, [build(SCRATCH_PREFIX)], positions[live.name],
+                                    batch_size)
     return _compare(live.name, positions[live.name], events, live_rows[live.name],
                     rebuilt_rows[live.name], stale.get(live.name))
 
@@ -86,32 +88,36 @@ def rebuild_and_compare_all(ledger: Ledger, names: Sequence[str] | None = None, 
     if unknown:
         raise KeyError(f"no projection named {', '.join(unknown)}")
     live = [factories[n]("proj_") for n in names]
-    live_rows, positions, stale = _read_live(ledger, live)
+    _make_tables(ledger, live)
     if database_url is None or _in_memory(database_url):
         workers = 1
     elif workers is None:
         workers = os.cpu_count() or 1
-    groups = rebuild_groups(live, positions, workers)
-    scratch = [factories[n](SCRATCH_PREFIX) for n in names]
-    _drop(ledger, scratch)
     try:
-        jobs = [(group, positions[group[0]]) for group in groups]
-        if workers > 1 and len(groups) > 1:
-            assert database_url is not None
-            context = multiprocessing.get_context("forkserver")
-            with ProcessPoolExecutor(min(workers, len(groups)), mp_context=context) as pool:
-                read = list(pool.map(_fold_in_worker, [database_url] * len(jobs),
-                                     [group for group, _ in jobs], [stop for _, stop in jobs],
-                                     [public_delay_minutes] * len(jobs),
-                                     [batch_size] * len(jobs)))
-        else:
-            read = [_fold(ledger, group, stop, public_delay_minutes, batch_size)
-                    for group, stop in jobs]
-        events = {name: count for (group, _), count in zip(jobs, read, strict=True)
-                  for name in group}
-        rebuilt_rows = _read_rows(ledger, scratch)
+        with contextlib.ExitStack() as stack:  # (the workers' pool, when there is one)
+            with ledger.backend.snapshot() as tx:
+                positions, stale = _live_state(tx, live)
+                jobs = [(group, positions[group[0]])
+                        for group in rebuild_groups(live, positions, workers)]
+                futures = []
+                if workers > 1 and len(jobs) > 1:
+                    assert database_url is not None
+                    pool = stack.enter_context(ProcessPoolExecutor(
+                        min(workers, len(jobs)), mp_context=multiprocessing.get_context("forkserver")))
+                    futures = [pool.submit(_fold_in_worker, database_url, group, stop,
+                                           public_delay_minutes, batch_size)
+                               for group, stop in jobs]
+                # Read while the workers fold: the snapshot keeps the rows at those positions.
+                live_rows = _rows(tx, live)
+            folded = [f.result() for f in futures] if futures else [
+                _fold(ledger, group, stop, public_delay_minutes, batch_size)
+                for group, stop in jobs]
     finally:
-        _drop(ledger, scratch)
+        # (Each runner drops its own; these are what a killed worker would leave.)
+        _drop(ledger, [factories[n](SCRATCH_PREFIX) for n in names])
+    events = {name: count for (group, _), (count, _) in zip(jobs, folded, strict=True)
+              for name in group}
+    rebuilt_rows = {name: rows for _, by_name in folded for name, rows in by_name.items()}
     return [_compare(n, positions[n], events[n], live_rows[n], rebuilt_rows[n], stale.get(n))
             for n in names]
 
@@ -147,15 +153,26 @@ def rebuild_groups(projections: Sequence[Projection], positions: Mapping[str, in
     return groups
 
 
+def _rebuild(ledger: Ledger, scratch: Sequence[Projection], stop: int, batch_size: int) -> Folded:
+    """Fold the scratch projections from event 1 to ``stop`` in one runner, read their rows back
+    and drop their tables: in the worker that folded them, so the workers read back in parallel
+    and the parent only compares."""
+    _drop(ledger, scratch)  # what an interrupted rebuild left
+    try:
+        events = ProjectionRunner(ledger, scratch, batch_size=batch_size).catch_up(stop=stop)
+        return events, _read_rows(ledger, scratch)
+    finally:
+        _drop(ledger, scratch)
+
+
 def _fold(ledger: Ledger, names: Sequence[str], stop: int, public_delay_minutes: int,
-          batch_size: int) -> int:
+          batch_size: int) -> Folded:
     factories = projection_factories(public_delay_minutes)
-    projections = [factories[n](SCRATCH_PREFIX) for n in names]
-    return ProjectionRunner(ledger, projections, batch_size=batch_size).catch_up(stop=stop)
+    return _rebuild(ledger, [factories[n](SCRATCH_PREFIX) for n in names], stop, batch_size)
 
 
 def _fold_in_worker(database_url: str, names: Sequence[str], stop: int,
-                    public_delay_minutes: int, batch_size: int) -> int:
+                    public_delay_minutes: int, batch_size: int) -> Folded:
     with open_ledger(database_url) as ledger:
         return _fold(ledger, names, stop, public_delay_minutes, batch_size)
 
@@ -165,25 +182,31 @@ def _in_memory(database_url: str) -> bool:
     return isinstance(url, SqliteUrl) and url.in_memory
 
 
-def _read_live(ledger: Ledger, live: Sequence[Projection]) -> (
-    tuple[dict[str, dict[str, list[Row]]], dict[str, int], dict[str, int]]
-):
-    """Every live row and position, in one transaction (so each row set is at its position),
-    and the schema version of those whose rows are not the code's."""
+def _make_tables(ledger: Ledger, live: Sequence[Projection]) -> None:
+    """The live projections' tables, empty if they were never folded (a snapshot writes nothing)."""
     with ledger.backend.transaction() as tx:
         ensure_tracking_table(tx)
-        stale = {p.name: version for p in live
-                 if (version := read_schema(tx, p)) not in (None, p.schema_version)}
         for projection in live:
             projection.create_tables(tx)
-        positions = {p.name: read_position(tx, p) for p in live}
-        rows = {p.name: p.rows(tx) for p in live}
-    return rows, positions, stale
+
+
+def _live_state(tx: ReadModelTx, live: Sequence[Projection]) -> (
+    tuple[dict[str, int], dict[str, int]]
+):
+    """Each live projection's position, and the schema version of those whose rows are not the
+    code's. Read in the snapshot its rows are read in, so each row set is at its position."""
+    stale = {p.name: version for p in live
+             if (version := read_schema(tx, p)) not in (None, p.schema_version)}
+    return {p.name: read_position(tx, p) for p in live}, stale
+
+
+def _rows(tx: ReadModelTx, projections: Sequence[Projection]) -> dict[str, dict[str, list[Row]]]:
+    return {p.name: p.rows(tx) for p in projections}
 
 
 def _read_rows(ledger: Ledger, projections: Sequence[Projection]) -> dict[str, dict[str, list[Row]]]:
-    with ledger.backend.transaction() as tx:
-        return {p.name: p.rows(tx) for p in projections}
+    with ledger.backend.snapshot() as tx:
+        return _rows(tx, projections)
 
 
 def _compare(name: str, position: int, events: int, live: dict[str, list[Row]],

@@ -270,3 +270,21 @@ def test_processes_opening_a_new_postgres_ledger_at_once_all_open_it(postgres_se
 def _open_and_count(url: str) -> int:
     with open_ledger(url) as ledger:
         return ledger.store.max_position()
+
+
+def test_a_snapshot_sees_one_state_and_blocks_no_writer(database_url: str) -> None:
+    with open_ledger(database_url) as reader, open_ledger(database_url) as writer:
+        with writer.backend.transaction() as tx:
+            tx.execute("CREATE TABLE IF NOT EXISTS snap_t (k TEXT PRIMARY KEY, v BIGINT NOT NULL)")
+            tx.insert_rows("snap_t", ("k", "v"), [("a", 1)])
+        with reader.backend.snapshot() as snap:
+            assert snap.execute("SELECT k, v FROM snap_t") == [("a", 1)]
+            # Another connection writes while the snapshot is open (a rebuild's workers, a live
+            # runner): it is not kept waiting...
+            with writer.backend.transaction() as tx:
+                tx.execute("UPDATE snap_t SET v = 2")
+                tx.insert_rows("snap_t", ("k", "v"), [("b", 3)])
+            # ...and the snapshot still reads the state of its first read.
+            assert snap.execute("SELECT k, v FROM snap_t ORDER BY k") == [("a", 1)]
+        with reader.backend.snapshot() as after:
+            assert after.execute("SELECT k, v FROM snap_t ORDER BY k") == [("a", 2), ("b", 3)]

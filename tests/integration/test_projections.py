@@ -23,7 +23,12 @@ from projections.runner import (
     ProjectionRunner,
     read_schema,
 )
-from replay.rebuild import rebuild_and_compare, rebuild_and_compare_all, rebuild_groups
+from replay.rebuild import (
+    SCRATCH_PREFIX,
+    rebuild_and_compare,
+    rebuild_and_compare_all,
+    rebuild_groups,
+)
 from tests.builders import (
     a_market_snapshot,
     a_settlement,
@@ -252,10 +257,16 @@ def test_every_projection_rebuilds_at_once_in_one_process_or_several(
     again = rebuild_and_compare_all(ledger, database_url=database_url, workers=workers)
     assert {r.name: sorted(r.differences) for r in again if not r.matches} == {
         "portfolio": ["positions"], "market_board": ["board_feeds"]}
-    # Nothing of the rebuild is left behind.
+    # Nothing of the rebuild is left behind: each runner dropped what it folded.
     with ledger.backend.transaction() as tx:
         tracked = [name for (name,) in tx.execute(f"SELECT name FROM {TRACKING_TABLE}")]
+        tables = {name for (name,) in tx.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'" if ledger.backend.name == "sqlite"
+            else "SELECT table_name FROM information_schema.tables "
+                 "WHERE table_schema = current_schema()")}
     assert all(name.startswith("proj_") for name in tracked)
+    assert "proj_positions" in tables
+    assert not [t for t in tables if t.startswith(SCRATCH_PREFIX)]
 
 
 def test_rebuild_groups_share_reads_and_use_the_workers() -> None:
