@@ -39,10 +39,10 @@ class Projection(ABC):
     #: event: type name -> the view class ``apply`` then receives for it. For big events of which
     #: it reads a few top-level fields (a weather snapshot's city, not its forecasts).
     views: ClassVar[Mapping[str, type[EventView]]] = {}
-    #: What folding the whole log costs, relative to the others (about the CPU seconds per
-    #: million events of ``bench.replay``'s ledger its fold takes, reading and decoding aside;
-    #: ``python -m bench.replay`` shows each projection's rebuild): how a rebuild on several
-    #: cores shares the projections out.
+    #: What folding the whole log costs, relative to the others: about the CPU seconds per
+    #: million events of ``bench.replay``'s ledger its rebuild takes beyond reading the records
+    #: (decoding its views, folding, writing), that is its ``rebuild_compare`` figure less what
+    #: reading as many records costs. How a rebuild on several cores shares the projections out.
     rebuild_weight: ClassVar[float] = 1.0
 
     def __init__(self, prefix: str = "proj_") -> None:

@@ -105,7 +105,7 @@ _Report = tuple[int | None, Decimal | None, Decimal | None]
 
 class CalibrationProjection(Projection):
     name = "calibration"
-    rebuild_weight = 12.0
+    rebuild_weight = 4.0
     consumes = frozenset({"DecisionMade", "MarketSettled", "ClimateReportRecorded",
                           "ConfigVersionRecorded"})
     uses_ledger_clock = False  # what it folds is timed by the events themselves

@@ -121,7 +121,7 @@ class DecisionIntents(EventView, frozen=True, kw_only=True):
 
 class ExecutionProjection(Projection):
     name = "execution"
-    rebuild_weight = 35.0
+    rebuild_weight = 24.0
     consumes = frozenset({"MarketSnapshotted", "DecisionMade", "OrderSubmitted", "OrderFilled",
                           "OrderCanceled", "OrderExpired", "OrderRejected"})
     uses_ledger_clock = False  # what it folds is timed by the events themselves

@@ -64,7 +64,7 @@ class WeatherRead(EventView, frozen=True, kw_only=True):
 
 class MarketBoardProjection(Projection):
     name = "market_board"
-    rebuild_weight = 12.0
+    rebuild_weight = 6.0
     consumes = frozenset({"MarketSnapshotted", "WeatherSnapshotted"})
     views: ClassVar[Mapping[str, type[EventView]]] = {"MarketSnapshotted": LadderView,
                                                        "WeatherSnapshotted": WeatherRead}

@@ -43,7 +43,7 @@ def check_delay(minutes: int) -> int:
 
 class PublicTradeFeed(Projection):
     name = "public_feed"
-    rebuild_weight = 4.0
+    rebuild_weight = 5.0
     consumes = frozenset({"OrderFilled"})
     views: ClassVar[Mapping[str, type[EventView]]] = {"OrderFilled": FillView}
     tables: ClassVar[dict[str, str]] = {

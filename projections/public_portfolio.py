@@ -168,7 +168,7 @@ def ceil_hour(moment: datetime) -> datetime:
 
 class PublicPortfolioProjection(Projection):
     name = "public_portfolio"
-    rebuild_weight = 25.0
+    rebuild_weight = 16.0
     consumes = frozenset({"OrderFilled", "OrderSubmitted", "MarketSnapshotted", "MarketSettled"})
     views: ClassVar[Mapping[str, type[EventView]]] = {
         "MarketSnapshotted": LadderView, "OrderSubmitted": SubmittedView, "OrderFilled": FillView,

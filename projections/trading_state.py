@@ -32,7 +32,7 @@ BREAKER_COLUMNS = ("breaker_key", "city", "feed", "tripped", "version", "reason"
 
 class TradingStateProjection(Projection):
     name = "trading_state"
-    rebuild_weight = 2.0
+    rebuild_weight = 1.0
     consumes = frozenset({"TradingStateChanged", "KillSwitchEngaged", "TradingResumed",
                           "BreakerTripped", "BreakerCleared"})
     # The clock comes first: it is the row an ordinary trading day always has.
