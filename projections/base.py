@@ -36,8 +36,8 @@ class Projection(ABC):
     #: A runner of projections that all say no reads only the events they fold.
     uses_ledger_clock: ClassVar[bool] = True
     #: Event types it folds from a view (``eventstore.codec.EventView``) instead of the whole
-    #: event: type name -> the view class ``apply`` then receives for it. For big events of which
-    #: it reads a few top-level fields (a weather snapshot's city, not its forecasts).
+    #: event: type name -> the view class ``apply`` then receives for it. Projections in one
+    #: runner that name the same view share one parse of each record (``projections/views.py``).
     views: ClassVar[Mapping[str, type[EventView]]] = {}
     #: What folding the whole log costs, relative to the others: about the CPU seconds per
     #: million events of ``bench.replay``'s ledger its rebuild takes beyond reading the records

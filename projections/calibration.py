@@ -148,7 +148,6 @@ class CalibrationProjection(Projection):
         ),
     }
     keys: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "calibration_settlements": ("ticker",),
         "forecast_scores": ("event_ticker", "lead_days"),
         "reliability": ("city", "kind", "lead_days", "bucket"),
         "calibration_decisions": ("event_ticker", "lead_days"),
