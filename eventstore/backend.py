@@ -31,6 +31,14 @@ class ReadModelTx(Protocol):
 
     def delete_keys(self, table: str, column: str, keys: Sequence[Any]) -> None: ...
 
+    def delete_rows(self, table: str, columns: Sequence[str], keys: Sequence[Sequence[Any]]) -> (
+        None
+    ):
+        """Delete the rows whose ``columns`` hold one of ``keys`` (a key of several columns)."""
+
+    def clear(self, table: str) -> None:
+        """Delete every row of ``table``."""
+
 
 class Backend(Protocol):
     name: str

@@ -104,6 +104,16 @@ class PostgresReadModelTx:
     def delete_keys(self, table: str, column: str, keys: Sequence[Any]) -> None:
         self._cursor.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s)", (list(keys),))
 
+    def delete_rows(self, table: str, columns: Sequence[str], keys: Sequence[Sequence[Any]]) -> (
+        None
+    ):
+        if keys:
+            where = " AND ".join(f"{c} = %s" for c in columns)
+            self._cursor.executemany(f"DELETE FROM {table} WHERE {where}", keys)
+
+    def clear(self, table: str) -> None:
+        self._cursor.execute(f"DELETE FROM {table}")
+
 
 def _pg(sql: str) -> str:
     # Read-model SQL is written once with sqlite's ``?``; our statements hold no literal ``?``.

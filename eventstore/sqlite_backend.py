@@ -45,6 +45,15 @@ class SqliteReadModelTx:
     def delete_keys(self, table: str, column: str, keys: Sequence[Any]) -> None:
         self._cursor.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(k,) for k in keys])
 
+    def delete_rows(self, table: str, columns: Sequence[str], keys: Sequence[Sequence[Any]]) -> (
+        None
+    ):
+        where = " AND ".join(f"{c} = ?" for c in columns)
+        self._cursor.executemany(f"DELETE FROM {table} WHERE {where}", keys)
+
+    def clear(self, table: str) -> None:
+        self._cursor.execute(f"DELETE FROM {table}")
+
 
 class SqliteBackend:
     name = "sqlite"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -63,8 +63,12 @@ class Projection(ABC):
         """Every row of every table, in primary-key order (for comparisons). Sorted here: a table
         read in its stored order comes twice as fast as through its key's index, and Python's
         order is the same on every backend."""
-        return {name: sorted(tx.execute(f"SELECT * FROM {self.table(name)}"), key=self._key(name))
+        return {name: self.ordered(name, tx.execute(f"SELECT * FROM {self.table(name)}"))
                 for name in self.tables}
+
+    def ordered(self, table: str, rows: Iterable[Row]) -> list[Row]:
+        """A table's rows (its columns in their order) in primary-key order."""
+        return sorted(rows, key=self._key(table))
 
     def _key(self, table: str) -> Callable[[Row], Any]:
         return operator.itemgetter(*range(len(self.keys.get(table, ("first column",)))))

@@ -360,10 +360,9 @@ class CalibrationProjection(Projection):
         self._forget_dirt()
 
     def _delete(self, tx: ReadModelTx, table: str, columns: Sequence[str],
-                keys: Iterable[Sequence[object]]) -> None:
-        where = " AND ".join(f"{c} = ?" for c in columns)
-        for key in keys:
-            tx.execute(f"DELETE FROM {self.table(table)} WHERE {where}", key)
+                keys: Sequence[Sequence[object]]) -> None:
+        if keys:
+            tx.delete_rows(self.table(table), columns, keys)
 
     def _forget_dirt(self) -> None:
         for dirty in (self._dirty_settlements, self._dirty_decisions, self._dirty_reports,

@@ -21,6 +21,7 @@ from eventstore.codec import EventView, decode_view, recorded_at_of, split_topic
 from eventstore.ledger import Ledger
 from eventstore.store import StoredRecord
 from projections.base import Projection
+from projections.memory import NO_ROWS, MemoryTables
 
 TRACKING_TABLE = "milkbot_projection_tracking"
 #: Each projection's schema version (``Projection.schema_version``) its rows were folded under.
@@ -239,16 +240,46 @@ class ProjectionRunner:
         finally:
             self.ledger_time = ledger_time
 
+    def fold_in_memory(self, stop: int) -> tuple[int, MemoryTables]:
+        """Fold every projection from event 1 to ``stop`` into tables held in memory
+        (``projections.memory``), batch by batch as ``catch_up`` folds into the database; returns
+        the events read and the tables. What a rebuild compares with the live rows: the read
+        model is neither read nor written. The runner starts again from its tables after."""
+        tables = MemoryTables(self.projections)
+        self._routes = {}
+        self.ledger_time = None
+        for projection in self.projections:
+            projection.load(NO_ROWS)
+            self.positions[projection.name] = 0
+        self._started = True
+        total = 0
+        try:
+            for records, reached in self._batches(stop):
+                with collection_paused():
+                    self._fold(records)
+                self._flush(tables, self.projections)
+                for projection in self.projections:
+                    self.positions[projection.name] = reached
+                total += len(records)
+        finally:
+            self._started = False
+            self.ledger_time = None
+        return total, tables
+
     def _commit(self, last: int) -> None:
         behind = [p for p in self.projections if self.positions[p.name] < last]
         with self.ledger.backend.transaction() as tx:
+            self._flush(tx, behind)
             for projection in behind:
-                if self.ledger_time is not None:  # (only None when nothing was read: no clock)
-                    projection.advance_clock(self.ledger_time)
-                projection.flush(tx)
                 self._save_position(tx, projection, self.positions[projection.name], last)
         for projection in behind:
             self.positions[projection.name] = last
+
+    def _flush(self, tx: ReadModelTx, projections: Sequence[Projection]) -> None:
+        for projection in projections:
+            if self.ledger_time is not None:  # (only None when nothing was read: no clock)
+                projection.advance_clock(self.ledger_time)
+            projection.flush(tx)
 
     def _save_position(self, tx: ReadModelTx, projection: Projection, old: int, new: int) -> None:
         key = tracking_key(projection)

@@ -81,7 +81,7 @@ class TradingStateProjection(Projection):
             return
         # The tables are a handful of rows: writing them whole keeps them exactly the fold.
         for name in ("trading_standing", "trading_holds", "trading_breakers"):
-            tx.execute(f"DELETE FROM {self.table(name)}")
+            tx.clear(self.table(name))
         insert_rows(tx, self.table("trading_standing"), STANDING_COLUMNS, standing_rows(self.states))
         insert_rows(tx, self.table("trading_holds"), HOLD_COLUMNS, hold_rows(self.states))
         insert_rows(tx, self.table("trading_breakers"), BREAKER_COLUMNS, breaker_rows(self.states))

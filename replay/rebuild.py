@@ -1,9 +1,11 @@
 """Rebuild projections from event 1 into scratch tables and compare them with the live ones.
 
 The live rows and the live positions are read in one read-only snapshot (``Backend.snapshot``),
-the scratch copies are folded to exactly those positions, and the two are compared table by table.
-The runner that folded a scratch copy reads its rows back and drops its tables; with workers, the
-live rows are read while they fold.
+copies of the projections are folded from event 1 to exactly those positions, and the two are
+compared table by table. The copies are folded into tables held in memory
+(``ProjectionRunner.fold_in_memory``): the database is only read, and what the live runners'
+upserts wrote is checked against a fold that did not go through them. With workers, the live rows
+are read while they fold.
 
 ``rebuild_and_compare_all`` (``milkbot replay rebuild``) rebuilds several projections at once. One
 runner folding several projections reads and decodes the log once for all of them, so they are
@@ -27,21 +29,16 @@ from eventstore.ledger import Ledger, open_ledger
 from eventstore.url import SqliteUrl, parse_database_url
 from projections.base import Projection
 from projections.registry import projection_factories
-from projections.runner import (
-    ProjectionRunner,
-    ensure_tracking_table,
-    forget,
-    read_position,
-    read_schema,
-)
+from projections.runner import ProjectionRunner, ensure_tracking_table, read_position, read_schema
 
+#: The copies' table prefix (their tables are in memory, never in the database).
 SCRATCH_PREFIX = "rebuild_"
 #: What a runner's rebuild gives back: the events it read, and each projection's rows by table.
 Folded = tuple[int, dict[str, dict[str, list[Row]]]]
 #: Events per batch while rebuilding: a row that changes all the time (a mark, a total, a window
-#: of recent intents) is written once per batch, so a rebuild writes in bigger batches than a
+#: of recent intents) is made again once per batch, so a rebuild flushes in bigger batches than a
 #: follower, which must commit often. 50,000 of ``bench.replay``'s events hold about 0.6 GB per
-#: process (a batch and the next, read ahead), and fold about 6% faster than 20,000.
+#: process (a batch and the next, read ahead).
 REBUILD_BATCH = 50_000
 
 
@@ -93,28 +90,24 @@ def rebuild_and_compare_all(ledger: Ledger, names: Sequence[str] | None = None, 
         workers = 1
     elif workers is None:
         workers = os.cpu_count() or 1
-    try:
-        with contextlib.ExitStack() as stack:  # (the workers' pool, when there is one)
-            with ledger.backend.snapshot() as tx:
-                positions, stale = _live_state(tx, live)
-                jobs = [(group, positions[group[0]])
-                        for group in rebuild_groups(live, positions, workers)]
-                futures = []
-                if workers > 1 and len(jobs) > 1:
-                    assert database_url is not None
-                    pool = stack.enter_context(ProcessPoolExecutor(
-                        min(workers, len(jobs)), mp_context=multiprocessing.get_context("forkserver")))
-                    futures = [pool.submit(_fold_in_worker, database_url, group, stop,
-                                           public_delay_minutes, batch_size)
-                               for group, stop in jobs]
-                # Read while the workers fold: the snapshot keeps the rows at those positions.
-                live_rows = _rows(tx, live)
-            folded = [f.result() for f in futures] if futures else [
-                _fold(ledger, group, stop, public_delay_minutes, batch_size)
-                for group, stop in jobs]
-    finally:
-        # (Each runner drops its own; these are what a killed worker would leave.)
-        _drop(ledger, [factories[n](SCRATCH_PREFIX) for n in names])
+    with contextlib.ExitStack() as stack:  # (the workers' pool, when there is one)
+        with ledger.backend.snapshot() as tx:
+            positions, stale = _live_state(tx, live)
+            jobs = [(group, positions[group[0]])
+                    for group in rebuild_groups(live, positions, workers)]
+            futures = []
+            if workers > 1 and len(jobs) > 1:
+                assert database_url is not None
+                pool = stack.enter_context(ProcessPoolExecutor(
+                    min(workers, len(jobs)), mp_context=multiprocessing.get_context("forkserver")))
+                futures = [pool.submit(_fold_in_worker, database_url, group, stop,
+                                       public_delay_minutes, batch_size)
+                           for group, stop in jobs]
+            # Read while the workers fold: the snapshot keeps the rows at those positions.
+            live_rows = _rows(tx, live)
+        folded = [f.result() for f in futures] if futures else [
+            _fold(ledger, group, stop, public_delay_minutes, batch_size)
+            for group, stop in jobs]
     events = {name: count for (group, _), (count, _) in zip(jobs, folded, strict=True)
               for name in group}
     rebuilt_rows = {name: rows for _, by_name in folded for name, rows in by_name.items()}
@@ -154,15 +147,11 @@ def rebuild_groups(projections: Sequence[Projection], positions: Mapping[str, in
 
 
 def _rebuild(ledger: Ledger, scratch: Sequence[Projection], stop: int, batch_size: int) -> Folded:
-    """Fold the scratch projections from event 1 to ``stop`` in one runner, read their rows back
-    and drop their tables: in the worker that folded them, so the workers read back in parallel
-    and the parent only compares."""
-    _drop(ledger, scratch)  # what an interrupted rebuild left
-    try:
-        events = ProjectionRunner(ledger, scratch, batch_size=batch_size).catch_up(stop=stop)
-        return events, _read_rows(ledger, scratch)
-    finally:
-        _drop(ledger, scratch)
+    """Fold the copies from event 1 to ``stop`` in one runner, in memory, and give back their
+    rows (sorted in the worker that folded them, so the parent only compares)."""
+    runner = ProjectionRunner(ledger, scratch, batch_size=batch_size)
+    events, tables = runner.fold_in_memory(stop)
+    return events, {p.name: tables.rows(p) for p in scratch}
 
 
 def _fold(ledger: Ledger, names: Sequence[str], stop: int, public_delay_minutes: int,
@@ -204,11 +193,6 @@ def _rows(tx: ReadModelTx, projections: Sequence[Projection]) -> dict[str, dict[
     return {p.name: p.rows(tx) for p in projections}
 
 
-def _read_rows(ledger: Ledger, projections: Sequence[Projection]) -> dict[str, dict[str, list[Row]]]:
-    with ledger.backend.snapshot() as tx:
-        return _rows(tx, projections)
-
-
 def _compare(name: str, position: int, events: int, live: dict[str, list[Row]],
              rebuilt: dict[str, list[Row]], live_schema: int | None) -> RebuildResult:
     result = RebuildResult(name=name, position=position, events=events, live_schema=live_schema)
@@ -219,10 +203,3 @@ def _compare(name: str, position: int, events: int, live: dict[str, list[Row]],
             result.differences[table] = ([r for r in rows if r not in rebuilt_set],
                                          [r for r in again if r not in live_set])
     return result
-
-
-def _drop(ledger: Ledger, projections: Sequence[Projection]) -> None:
-    with ledger.backend.transaction() as tx:
-        ensure_tracking_table(tx)
-        for projection in projections:
-            forget(tx, projection)
