@@ -1,4 +1,4 @@
-"""Rebuild projections from event 1 into scratch tables and compare them with the live ones.
+"""Rebuild projections from event 1, in memory, and compare them with the live ones.
 
 The live rows and the live positions are read in one read-only snapshot (``Backend.snapshot``),
 copies of the projections are folded from event 1 to exactly those positions, and the two are
