@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import threading
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -105,10 +107,13 @@ def run_demo(settings: Settings, *, speed: float, days: float | None, console: C
                       f"/api/operator/risk (bearer token in {token_file})", highlight=False,
                       soft_wrap=True)
         try:
-            handler.start()
-            _loop(app, handler, clock, began, days, console)
-        except KeyboardInterrupt:
-            console.print("\nstopping: finishing the current step...")
+            with _stop_on_ctrl_c() as stop:
+                handler.start()
+                _loop(app, handler, clock, began, days, console, stop)
+            if stop.is_set():
+                console.print("\nstopping: the current step is finished")
+        except KeyboardInterrupt:  # (a second Ctrl-C, or one before trading began)
+            console.print("\nstopping")
         finally:
             clock.save(clock_file)
         handler.runner.catch_up()
@@ -130,19 +135,37 @@ def operator_token(settings: Settings, state_dir: Path) -> tuple[str, str]:
     return str(path), path.read_text().strip()
 
 
+@contextmanager
+def _stop_on_ctrl_c() -> Iterator[threading.Event]:
+    """An event Ctrl-C sets, so the loop stops between steps: a ``KeyboardInterrupt`` would land
+    wherever the handler happened to be (mid-order), or be lost in a finalizer that ran just
+    then. A second Ctrl-C interrupts at once."""
+    stop = threading.Event()
+
+    def first(signum: int, frame: object) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _loop(app: Milkbot, handler: CommandHandler, clock: AcceleratedClock, began: datetime,
-          days: float | None, console: Console) -> None:
+          days: float | None, console: Console, stop: threading.Event) -> None:
     end = began + timedelta(days=days) if days is not None else None
     last_status = 0.0
-    pause = threading.Event()
-    while end is None or clock() < end:
+    while not stop.is_set() and (end is None or clock() < end):
         handler.step()
         if time.monotonic() - last_status >= STATUS_EVERY_S:
             last_status = time.monotonic()
             handler.runner.catch_up()
             _print_status(app, console, prefix=f"{clock():%Y-%m-%d %H:%M}")
-        pause.wait(0.05)
-    console.print(f"reached {days:g} simulated days")
+        stop.wait(0.05)
+    if not stop.is_set():
+        console.print(f"reached {days:g} simulated days")
 
 
 def _print_status(app: Milkbot, console: Console, *, prefix: str) -> None:
