@@ -45,6 +45,7 @@ from api.public_openapi import (
 from api.read_model import ReadModel
 from domain.config import MilkbotConfig
 from domain.events import MarketKind
+from eventstore.chain import PublishedHead
 from eventstore.errors import StoreUnavailable
 from milkbot.health import health_endpoint
 from projections.public_feed import check_delay
@@ -122,9 +123,12 @@ def without_event_counts(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def create_public_app(read_model: ReadModel, *, config: MilkbotConfig, delay_minutes: int,
                       ledger_position: Callable[[], int],
+                      chain_head: Callable[[datetime], PublishedHead | None] | None = None,
                       started_at: datetime | None = None) -> Starlette:
     """The public ASGI app over ``read_model``'s projection tables. ``delay_minutes`` below 60 is
-    refused (``DelayTooShort``)."""
+    refused (``DelayTooShort``). ``chain_head(cutoff)`` gives the ledger's hash chain at the
+    newest record at or before ``cutoff`` (``eventstore.chain.head_at``), which the summary shows
+    the delay late; without it the summary's ``ledger`` is null."""
     context = q.PublicContext(config, timedelta(minutes=check_delay(delay_minutes)))
     answers = Answers(read_model)
     cities = [c.code for c in config.cities]
@@ -135,8 +139,11 @@ def create_public_app(read_model: ReadModel, *, config: MilkbotConfig, delay_min
     async def answer(key: Hashable, build: Build) -> Response:
         return json_response(await answers.answer(key, build))
 
+    def head(as_of: datetime | None) -> PublishedHead | None:
+        return None if chain_head is None or as_of is None else chain_head(as_of - context.delay)
+
     async def summary(request: Request) -> Response:
-        return await answer("summary", lambda tx, as_of: q.summary(tx, as_of, context))
+        return await answer("summary", lambda tx, as_of: q.summary(tx, as_of, context, head(as_of)))
 
     async def city_list(request: Request) -> Response:
         return await answer("cities", lambda tx, as_of: q.cities(tx, as_of, context))

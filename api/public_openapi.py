@@ -154,7 +154,16 @@ def document(config: MilkbotConfig) -> Schema:
                 "day_start": {**_nullable(TIME), "description": "00:00 UTC of as_of's day"},
                 "daily_pnl": {**MONEY, "description": "equity now less the curve at day_start"},
                 "peak_equity": MONEY, "drawdown": MONEY, "max_drawdown": MONEY, **PNL,
-                "execution": _object(EXECUTION)})),
+                "execution": _object(EXECUTION),
+                "ledger": {**_object({
+                    "position": {**COUNT, "description": "the record's place in the ledger"},
+                    "hash": {**TEXT, "description": "the hash chain's SHA-256 (hex) at that "
+                                                    "record: it seals every record up to it"},
+                    "recorded_at": {**TIME, "description": "when that record was written"},
+                }, nullable=True), "description": "the ledger's hash chain at its newest record "
+                   "at least `delay_minutes` older than `as_of`: keep it, and a later copy of the "
+                   "ledger must give the same hash there (`milkbot replay verify`); null before "
+                   "the first"}})),
             "/api/public/cities": _get(
                 "The cities: markets (with our delayed positions), P&L, settlements",
                 _object({**ENVELOPE, "cities": {"type": "array", "items": city_answer}})),

@@ -27,6 +27,7 @@ import orjson
 from api.formats import average_price, contracts, dollars, per_contract, price, ratio
 from domain.config import MilkbotConfig
 from eventstore.backend import ReadModelTx, Row
+from eventstore.chain import PublishedHead
 from projections.public_portfolio import ALL, STAT_COLUMNS
 from projections.timefmt import from_text, to_text
 
@@ -163,7 +164,11 @@ def _equity_at(tx: ReadModelTx, moment: datetime) -> int:
     return int(rows[0][0]) if rows else 0
 
 
-def summary(tx: ReadModelTx, as_of: datetime | None, context: PublicContext) -> dict[str, Any]:
+def summary(tx: ReadModelTx, as_of: datetime | None, context: PublicContext,
+            head: PublishedHead | None = None) -> dict[str, Any]:
+    """The headline figures, and ``head``: the ledger's hash chain at the newest record at least
+    the delay old (``eventstore.chain.head_at``), for anyone to keep and check a later export or
+    ``milkbot replay verify`` against."""
     s = _stats(tx).get(ALL, _NO_STATS)
     equity = s["realized"] + s["unrealized"] - s["fees"]
     state: dict[str, str] = dict(tx.execute("SELECT name, value FROM proj_public_portfolio_clock"))
@@ -184,6 +189,8 @@ def summary(tx: ReadModelTx, as_of: datetime | None, context: PublicContext) -> 
         "max_drawdown": dollars(max(int(state.get("max_drawdown", 0)), peak - equity)),
         **_pnl(s),
         "execution": _execution(s),
+        "ledger": None if head is None else {
+            "position": head.position, "hash": head.hash, "recorded_at": to_text(head.recorded_at)},
     }
 
 

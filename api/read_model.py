@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from eventstore.backend import Backend, ReadModelTx, unavailable_on_operational_errors
+from eventstore.chain import ensure_table as ensure_chain_table
 from eventstore.sqlite_backend import SqliteReadModelTx
 from eventstore.url import PostgresUrl, parse_database_url
 from milkbot.bootstrap import Milkbot
@@ -52,6 +53,7 @@ def prepare(app: Milkbot) -> None:
         ensure_tracking_table(tx)
         for projection in app.projections:
             projection.create_tables(tx)  # with the indexes the public queries need
+    ensure_chain_table(app.ledger)  # (the summary shows the chain's head)
 
 
 def open_read_model(app: Milkbot) -> ReadModel:

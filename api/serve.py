@@ -25,6 +25,7 @@ the apps read what it wrote, from this process or another.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -48,6 +49,7 @@ from api.operator_app import create_operator_app
 from api.public_app import create_public_app, with_baseline_route
 from api.read_model import ReadModel, open_read_model, prepare
 from domain.config import MilkbotConfig
+from eventstore.chain import head_at
 from eventstore.url import SqliteUrl, parse_database_url
 from milkbot.bootstrap import Milkbot, bootstrap
 from milkbot.metrics import MetricsSource, TextfileMetrics
@@ -83,6 +85,7 @@ def public_app_over(app: Milkbot, read_model: ReadModel, *, started_at: datetime
     public = create_public_app(read_model, config=config,
                                delay_minutes=app.settings.public_delay_minutes,
                                ledger_position=app.ledger.store.max_position,
+                               chain_head=functools.partial(head_at, app.ledger),
                                started_at=started_at)
     return with_baseline_route(public) if baseline_route else public
 

@@ -13,9 +13,10 @@ and names the first position where the stored log and its seals part.
 Sealing is lazy: ``seal`` extends the chain over whatever was appended since the last seal (the
 handler does it at every step, with its projections), so only the last few seconds of the log are
 ever unsealed. The chain proves the log unchanged since it was sealed; it cannot stop someone who
-rewrites both the log and the chain, which is why the head (position and hash) is also published
-where others keep a copy (the public app's summary, the logs): a rewritten history no longer
-matches a head seen before.
+rewrites both the log and the chain, which is why a head (position and hash) is also published
+where others keep a copy: the public summary shows the newest link at least the public delay old
+(``head_at``), and ``milkbot replay verify`` prints the head it checked. A rewritten history no
+longer matches a head seen before.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ import hashlib
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 import psycopg.errors
 from eventsourcing.persistence import IntegrityError
 
 from eventstore.backend import ReadModelTx
+from eventstore.codec import recorded_at_of
 from eventstore.ledger import Ledger
 from eventstore.store import StoredRecord
 
@@ -57,6 +60,59 @@ def head(ledger: Ledger) -> tuple[int, bytes]:
         _ensure_table(tx)
         rows = tx.execute(f"SELECT position, hash FROM {TABLE} ORDER BY position DESC LIMIT 1")
     return (int(rows[0][0]), bytes.fromhex(rows[0][1])) if rows else (0, GENESIS)
+
+
+def ensure_table(ledger: Ledger) -> None:
+    """Create the chain's table if the log was never sealed (so readers find it empty)."""
+    with ledger.backend.transaction() as tx:
+        _ensure_table(tx)
+
+
+@dataclass(frozen=True)
+class PublishedHead:
+    """A link of the chain that may be shown: its position, hash and the record's time."""
+
+    position: int
+    hash: str
+    recorded_at: datetime
+
+
+def head_at(ledger: Ledger, cutoff: datetime) -> PublishedHead | None:
+    """The newest sealed record recorded at or before ``cutoff``, with its seal: a head a public
+    page can show a delay late, revealing nothing newer (not even how long the log has grown
+    since). None before the first such record.
+
+    Found by bisection over the sealed positions, reading one record a step: ``recorded_at``
+    follows the global order, to within the milliseconds two concurrent writers can swap, so the
+    record found is at or before ``cutoff`` and at most those few milliseconds short of the
+    newest. Read-only (a reader never takes the write lock), so the chain's table must exist
+    (``ensure_table``: the public app makes it when it starts)."""
+    with ledger.backend.snapshot() as tx:
+        rows = tx.execute(f"SELECT position FROM {TABLE} ORDER BY position DESC LIMIT 1")
+    if not rows:
+        return None
+    found: StoredRecord | None = None
+    low, high = 1, int(rows[0][0])
+    while low <= high:
+        middle = (low + high) // 2
+        records = ledger.store.read_records(middle - 1, 1, stop=high)
+        if not records:
+            high = middle - 1  # no record from middle to high (positions may have gaps)
+            continue
+        record = records[0]
+        if recorded_at_of(record.topic, record.data, record.position) <= cutoff:
+            found = record
+            low = record.position + 1
+        else:
+            high = middle - 1
+    if found is None:
+        return None
+    with ledger.backend.snapshot() as tx:
+        sealed = tx.execute(f"SELECT hash FROM {TABLE} WHERE position = ?", (found.position,))
+    if not sealed:
+        return None  # (cannot happen: every position up to the head is sealed)
+    return PublishedHead(found.position, str(sealed[0][0]),
+                         recorded_at_of(found.topic, found.data, found.position))
 
 
 def seal(ledger: Ledger) -> int:

@@ -12,6 +12,7 @@ city cards' ladders and what each settlement closed are checked that way.
 from __future__ import annotations
 
 import asyncio
+import functools
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,10 +31,13 @@ from domain.config import MilkbotConfig, parse_config
 from domain.events import Action, Event, Side
 from domain.money import ONE_CENT
 from domain.positions import yes_terms
+from eventstore.chain import head_at, seal
+from eventstore.codec import recorded_at_of
 from milkbot.bootstrap import Milkbot, bootstrap
 from milkbot.settings import SHIPPED_CONFIG, Settings
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
+from projections.timefmt import to_text
 from tests.builders import (
     a_leg,
     a_leg_submitted,
@@ -201,14 +205,37 @@ def check(app: Milkbot, fills: list[Trade], clock: int, delay: int, split: int, 
         app.ledger.store.append(command)
     runner.catch_up()
     prepare(app)
+    seal(app.ledger)
     read_model = SqliteReadModel(Path(app.ledger.url.removeprefix("sqlite:///")))
     try:
         public_app = create_public_app(read_model, config=CONFIG, delay_minutes=delay,
-                                       ledger_position=app.ledger.store.max_position)
+                                       ledger_position=app.ledger.store.max_position,
+                                       chain_head=functools.partial(head_at, app.ledger))
         assert_delayed(public_app, fills, clock, timedelta(minutes=delay), limit, since, until, city,
                        settle)
+        assert_head_delayed(public_app, app, timedelta(minutes=delay))
     finally:
         read_model.close()
+
+
+def assert_head_delayed(public_app: Any, app: Milkbot, delay: timedelta) -> None:
+    """The summary's chain head is a true seal of a record at least the delay old, whatever order
+    the records' times came in (then it may be older than the newest such record, never newer);
+    none only when the first record is younger than the delay."""
+    summary, = get_all(public_app, [("/api/public/summary", {})])
+    shown = summary["ledger"]
+    cutoff = datetime.fromisoformat(summary["as_of"]) - delay
+    if shown is None:  # (the bisection's last probe is the first record)
+        assert all(recorded_at_of(r.topic, r.data) > cutoff
+                   for r in app.ledger.store.read_records(0, 1))
+        return
+    record, = app.ledger.store.read_records(shown["position"] - 1, 1)
+    assert record.position == shown["position"]
+    recorded_at = recorded_at_of(record.topic, record.data)
+    assert recorded_at <= cutoff and to_text(recorded_at) == shown["recorded_at"]
+    with app.ledger.backend.snapshot() as tx:
+        assert tx.execute("SELECT hash FROM ledger_chain WHERE position = ?",
+                          (record.position,)) == [(shown["hash"],)]
 
 
 def assert_delayed(app: Any, fills: list[Trade], clock: int, delay: timedelta, limit: int,

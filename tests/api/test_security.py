@@ -131,7 +131,7 @@ def test_the_public_app_is_given_no_settings() -> None:
 
     parameters = inspect.signature(create_public_app).parameters
     assert set(parameters) == {"read_model", "config", "delay_minutes", "ledger_position",
-                               "started_at"}
+                               "chain_head", "started_at"}
 
 
 def test_a_public_delay_under_an_hour_is_refused(

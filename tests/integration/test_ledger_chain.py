@@ -4,12 +4,21 @@ the first position it touches, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 
 from eventstore import Ledger
-from eventstore.chain import GENESIS, head, seal, verify_chain
-from tests.builders import a_climate_report, an_order_filled
+from eventstore.chain import (
+    GENESIS,
+    PublishedHead,
+    ensure_table,
+    head,
+    head_at,
+    seal,
+    verify_chain,
+)
+from tests.builders import a_climate_report, an_order_filled, at
 
 POSITION = {"sqlite": "rowid", "postgres": "notification_id"}
 
@@ -84,3 +93,28 @@ def test_a_sealer_behind_another_does_not_fork_the_chain(ledger: Ledger,
     assert seal(ledger) == 0
     monkeypatch.undo()
     assert head(ledger) == sealed_head and verify_chain(ledger).ok
+
+
+def test_the_published_head_is_the_newest_seal_at_or_before_the_cutoff(ledger: Ledger) -> None:
+    ensure_table(ledger)  # (as the public app does when it starts)
+    times = [at(10 * i) for i in range(9)]
+    positions = [ledger.store.append([an_order_filled(f"fill-head-{i}", recorded_at=t)]).positions[0]
+                 for i, t in enumerate(times)]
+    assert head_at(ledger, times[-1]) is None  # nothing sealed yet: nothing to show
+    seal(ledger)
+    with ledger.backend.snapshot() as tx:
+        seals = dict(tx.execute("SELECT position, hash FROM ledger_chain"))
+
+    for position, moment in zip(positions, times, strict=True):
+        expected = PublishedHead(position, seals[position], moment)
+        assert head_at(ledger, moment) == expected
+        assert head_at(ledger, moment + timedelta(minutes=9)) == expected
+    assert head_at(ledger, times[0] - timedelta(seconds=1)) is None
+
+    # A newer record, old enough but not sealed yet, is not shown; once sealed it is.
+    newest = ledger.store.append([an_order_filled("fill-head-new", recorded_at=at(200))])
+    assert head_at(ledger, at(300)) == PublishedHead(positions[-1], seals[positions[-1]], times[-1])
+    seal(ledger)
+    published = head_at(ledger, at(300))
+    assert published is not None and published.position == newest.positions[0]
+    assert verify_chain(ledger).head == (published.position, published.hash)
