@@ -178,6 +178,16 @@
 
   // -- headline performance ---------------------------------------------------------------------
 
+  // The hash chain at the newest record an hour old: a fingerprint anyone can keep.
+  function renderLedgerHead(head) {
+    $("ledger-head").hidden = !head;
+    if (!head) return;
+    setText($("ledger-position"), integer.format(head.position));
+    setAttr($("ledger-at"), "datetime", head.recorded_at);
+    setText($("ledger-at"), timeFull.format(when(head.recorded_at)));
+    setText($("ledger-hash"), head.hash);
+  }
+
   function renderSummary(s) {
     setText($("kpi-pnl"), signedMoney(s.pnl));
     setTone($("kpi-pnl"), s.pnl);
@@ -194,6 +204,8 @@
 
     setText($("kpi-winrate"), ratio(s.win_rate));
     setText($("kpi-winrate-sub"), `${integer.format(s.winning_markets)} of ${integer.format(s.settled_markets)} settled markets`);
+
+    renderLedgerHead(s.ledger);
 
     setText($("kpi-fees"), money(s.fees));
     setText($("kpi-fees-sub"), s.trades ? `${money(num(s.fees) / s.trades)} per trade` : "\u00a0");

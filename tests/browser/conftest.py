@@ -24,6 +24,7 @@ from pydantic import SecretStr
 
 from api.serve import serve_apps
 from domain.events import Event
+from eventstore.chain import seal
 from milkbot.bootstrap import Milkbot, bootstrap
 from milkbot.settings import Settings
 from tests.browser.ten_cities import TenCities
@@ -83,9 +84,10 @@ class Dashboard:
     story: TenCities
 
     def append(self, events: list[Event]) -> None:
-        """Record ``events`` and fold the projections, as the command handler would."""
+        """Record ``events``, fold the projections and seal the log, as the command handler would."""
         self.app.ledger.store.append(events)
         self.app.runner().catch_up()
+        seal(self.app.ledger)
 
 
 @contextmanager
@@ -97,6 +99,7 @@ def serving_ledger(folder: Path, events: list[Event]) -> Iterator[Dashboard]:
         for start in range(0, len(events), 200):
             app.ledger.store.append(events[start:start + 200])
         app.runner().catch_up()
+        seal(app.ledger)
         with serve_apps(settings, 0, 0, metrics_file=folder / "metrics.prom") as urls:
             yield Dashboard(urls.public_url, app, TenCities())
 

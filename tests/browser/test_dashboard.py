@@ -185,6 +185,14 @@ def test_the_first_load_shows_the_cities_performance_calibration_execution_and_t
     assert all(p["ts"] < curve["current"]["ts"] for p in curve["points"])
     assert f"equity {opened.inner_text('#kpi-pnl')} " in opened.inner_text("#equity-readout")
 
+    # The ledger's fingerprint, an hour late like the rest.
+    head = summary["ledger"]
+    assert head is not None and opened.is_visible("#ledger-head")
+    assert opened.inner_text("#ledger-hash") == head["hash"]
+    assert opened.inner_text("#ledger-position").replace(",", "") == str(head["position"])
+    assert opened.get_attribute("#ledger-at", "datetime") == head["recorded_at"]
+    assert datetime.fromisoformat(head["recorded_at"]) + timedelta(minutes=60) <= CLOCK
+
     # Headline performance.
     assert opened.inner_text("#kpi-trades") == str(summary["trades"])
     assert opened.inner_text("#kpi-fees") == dollars(summary["fees"])
@@ -320,6 +328,7 @@ def test_an_empty_ledger_shows_the_cities_and_says_there_is_nothing_yet(
     assert held_on_page(opened) == {}
     assert opened.locator("#cities .city__name").all_inner_texts() == CITY_NAMES
     assert "No trades published yet" in opened.inner_text("#trades-body")
+    assert opened.locator("#ledger-head").is_hidden()  # (nothing sealed is an hour old)
     for message in ("#equity-empty", "#daily-empty", "#reliability-empty"):
         assert opened.locator(message).is_visible()
     assert_clean(opened, log)
