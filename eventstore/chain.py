@@ -107,12 +107,18 @@ def head_at(ledger: Ledger, cutoff: datetime) -> PublishedHead | None:
             high = middle - 1
     if found is None:
         return None
-    with ledger.backend.snapshot() as tx:
-        sealed = tx.execute(f"SELECT hash FROM {TABLE} WHERE position = ?", (found.position,))
-    if not sealed:
+    sealed = seal_at(ledger, found.position)
+    if sealed is None:
         return None  # (cannot happen: every position up to the head is sealed)
-    return PublishedHead(found.position, str(sealed[0][0]),
-                         recorded_at_of(found.topic, found.data, found.position))
+    return PublishedHead(found.position, sealed, recorded_at_of(found.topic, found.data,
+                                                                found.position))
+
+
+def seal_at(ledger: Ledger, position: int) -> str | None:
+    """The seal (hex) of the record at ``position``; None when it is not sealed."""
+    with ledger.backend.snapshot() as tx:
+        rows = tx.execute(f"SELECT hash FROM {TABLE} WHERE position = ?", (position,))
+    return str(rows[0][0]) if rows else None
 
 
 def seal(ledger: Ledger) -> int:

@@ -5,8 +5,9 @@ and answers the exit status: 0 good, 1 a mismatch found, 2 a usage or input erro
 from __future__ import annotations
 
 import argparse
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -36,6 +37,20 @@ def day_or_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+#: A published chain head as ``replay verify --head`` takes it: ``POSITION:HASH``.
+_HEAD = re.compile(r"([1-9][0-9]*):([0-9a-fA-F]{64})")
+
+
+def chain_head(text: str) -> tuple[int, str]:
+    """``POSITION:HASH``: the public summary's ``ledger.position`` and ``ledger.hash``."""
+    matched = _HEAD.fullmatch(text.strip())
+    if matched is None:
+        raise argparse.ArgumentTypeError(
+            "a head is POSITION:HASH (the public summary's ledger.position and its 64 hex digit "
+            "ledger.hash)")
+    return int(matched[1]), matched[2].lower()
+
+
 def decision_id(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
@@ -52,9 +67,12 @@ def _bar(err: Console, what: str, total: int | None) -> Iterator[Progress]:
 
 # -- replay verify -----------------------------------------------------------------------------------
 
-def verify(app: Milkbot, out: Console, err: Console, *, since: datetime | None = None) -> int:
-    """The ledger's integrity, its hash chain, then every decision (after ``since``) replayed."""
-    from eventstore.chain import seal, verify_chain
+def verify(app: Milkbot, out: Console, err: Console, *, since: datetime | None = None,
+           heads: Sequence[tuple[int, str]] = ()) -> int:
+    """The ledger's integrity, its hash chain (and the ``heads`` published before: the chain
+    must still give each one's hash at its position), then every decision (after ``since``)
+    replayed."""
+    from eventstore.chain import seal, seal_at, verify_chain
     from replay.decisions import replay_all
     from replay.verify import verify_ledger
 
@@ -82,6 +100,16 @@ def verify(app: Milkbot, out: Console, err: Console, *, since: datetime | None =
     out.print(f"hash chain: {chain.sealed} records match their seals (head {chain.head[0]} "
               f"{chain.head[1][:16]}...)" + (f"; sealed the {sealed_now} newer ones" if sealed_now else ""),
               highlight=False)
+    for position, published in heads:
+        sealed = seal_at(ledger, position)
+        if sealed != published:
+            err.print(f"[bold red]the published head at position {position} does not match: "
+                      + ("the ledger has no record there[/]" if sealed is None else
+                         f"the chain gives {sealed[:16]}..., not {published[:16]}...: the ledger "
+                         "up to it is not the one that was published[/]"),
+                      highlight=False, soft_wrap=True)
+            return EXIT_MISMATCH
+        out.print(f"published head {position} {published[:16]}...: matches", highlight=False)
 
     replayed = mismatched = 0
     with _bar(err, "decisions", None) as progress:

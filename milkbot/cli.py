@@ -15,7 +15,7 @@ from rich.table import Table
 from adapters.kalshi.errors import KalshiError
 from eventstore.errors import EventStoreError
 from milkbot import audit
-from milkbot.audit import EXIT_ERROR, EXIT_MISMATCH, day_or_time, decision_id
+from milkbot.audit import EXIT_ERROR, EXIT_MISMATCH, chain_head, day_or_time, decision_id
 from milkbot.bootstrap import Milkbot, bootstrap
 from milkbot.settings import SettingsError, load_config, load_settings
 from projections.registry import projection_factories
@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify = replay_commands.add_parser(
         "verify", help="every record, the hash chain, and every decision replayed from its inputs")
     verify.add_argument("--since", type=day_or_time, help="replay only decisions from this date or time")
+    verify.add_argument("--head", type=chain_head, action="append", default=[],
+                        metavar="POSITION:HASH",
+                        help="a head published before (the public summary's ledger.position and "
+                             "ledger.hash): the chain must still give that hash there; repeatable")
     decision = replay_commands.add_parser(
         "decision", help="re-derive one decision from its recorded inputs; exit 1 on a mismatch")
     decision.add_argument("id", type=decision_id, help="the decision id")
@@ -251,7 +255,7 @@ def _audit(app: Milkbot, args: argparse.Namespace, err: Console) -> int:
         return audit.backtest(app, args, out, err)
     command = args.replay_command
     if command == "verify":
-        return audit.verify(app, out, err, since=args.since)
+        return audit.verify(app, out, err, since=args.since, heads=args.head)
     if command == "decision":
         return audit.replay_decision(app, args.id, out, err)
     if command == "rebuild":

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from eventstore import open_ledger
+from eventstore.chain import head, seal
 from milkbot.cli import EXIT_ERROR, EXIT_MISMATCH, main
 from tests.integration.test_ledger_chain import tamper
 from tests.integration.test_replay_decisions import record_decisions
@@ -39,6 +40,38 @@ def test_verify_replays_every_decision_and_names_the_one_altered(ledger_url: str
     assert main(["replay", "decision", str(decisions[0].decision_id)]) == EXIT_MISMATCH
     captured = capsys.readouterr()
     assert "does not replay" in captured.err and "recorded:" in captured.out and "replayed:" in captured.out
+
+
+def test_verify_holds_the_ledger_to_a_head_published_before(ledger_url: str,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    with open_ledger(ledger_url) as ledger:
+        decisions = record_decisions(ledger)
+        seal(ledger)
+        position, digest = head(ledger)
+    published = f"{position}:{digest.hex()}"
+    assert main(["replay", "verify", "--head", published]) == 0
+    assert f"published head {position} {digest.hex()[:16]}...: matches" in capsys.readouterr().out
+
+    # History rewritten whole: a decision's bytes edited and the chain sealed again over them.
+    # The chain is consistent with itself, so only the head kept from before can tell.
+    with open_ledger(ledger_url) as ledger:
+        [record] = ledger.store.read_stream_records(f"decision:{decisions[0].decision_id}")
+        tamper(ledger, lambda pos: f"UPDATE stored_events SET state = ? WHERE {pos} = ?",
+               (record.data.replace(b'"balance":500000000', b'"balance":500000001'), record.position))
+        with ledger.backend.transaction() as tx:
+            tx.clear("ledger_chain")
+        seal(ledger)
+    assert main(["replay", "verify", "--since", "2100-01-01"]) == 0  # (decisions aside)
+    capsys.readouterr()
+    assert main(["replay", "verify", "--since", "2100-01-01", "--head", published]) == EXIT_MISMATCH
+    assert f"the published head at position {position} does not match" in capsys.readouterr().err
+    assert main(["replay", "verify", "--head", f"{position + 99}:{digest.hex()}"]) == EXIT_MISMATCH
+    assert "the ledger has no record there" in capsys.readouterr().err
+
+    with pytest.raises(SystemExit) as refused:
+        main(["replay", "verify", "--head", "12:not-a-hash"])
+    assert refused.value.code == EXIT_ERROR
+    assert "POSITION:HASH" in capsys.readouterr().err
 
 
 def test_explain_export_import_and_backtest(ledger_url: str, tmp_path: Path,
