@@ -55,6 +55,7 @@ class PublicTradeFeed(Projection):
     def __init__(self, delay_minutes: int = MINIMUM_DELAY_MINUTES, prefix: str = "proj_") -> None:
         super().__init__(prefix)
         self.delay = timedelta(minutes=check_delay(delay_minutes))
+        self._clear()
 
     def create_tables(self, tx: ReadModelTx) -> None:
         super().create_tables(tx)
@@ -63,7 +64,6 @@ class PublicTradeFeed(Projection):
         trades = self.table("public_trades")
         tx.execute(f"CREATE INDEX IF NOT EXISTS {trades}_by_ts ON {trades} (ts, fill_id)")
         tx.execute(f"CREATE INDEX IF NOT EXISTS {trades}_by_city ON {trades} (city, ts, fill_id)")
-        self._clear()
 
     def _clear(self) -> None:
         self.pending: dict[str, Row] = {}

@@ -5,13 +5,18 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
+from api.read_model import prepare
 from domain.events import Action, Event, Side
 from eventstore import Ledger
 from eventstore.codec import EventView
+from milkbot.bootstrap import bootstrap
+from milkbot.settings import Settings
+from milkbot.status import read_status
 from projections.base import Projection
 from projections.portfolio import PortfolioProjection
 from projections.public_feed import DelayTooShort, PublicTradeFeed
@@ -345,3 +350,24 @@ def test_the_trades_indexes_come_back_with_a_refolded_feed(ledger: Ledger) -> No
     with ledger.backend.transaction() as tx:
         names = {r[0] for r in tx.execute(sql, ("proj_public_trades",))}
     assert {"proj_public_trades_by_ts", "proj_public_trades_by_city"} <= names
+
+
+def test_the_status_and_the_apps_read_while_the_runner_folds_change_no_fold(
+        tmp_path: Path) -> None:
+    """Regression: ``read_status`` and the apps' ``prepare`` create the tables of the very
+    projections the command handler's runner folds, and the public feed's ``create_tables`` once
+    emptied its pending trades in memory: in ``milkbot demo`` they then stayed pending for good,
+    while a rebuild published them."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    with bootstrap(settings) as app:
+        runner = app.runner()
+        for command in trading_day():
+            app.ledger.store.append(command)
+            runner.catch_up()
+            read_status(app)
+            prepare(app)
+        with app.ledger.backend.snapshot() as tx:
+            pending = tx.execute("SELECT fill_id FROM proj_public_pending")
+        assert pending == []  # the settlement, at 10 hours, moved the clock past every fill
+        results = rebuild_and_compare_all(app.ledger)
+        assert [r.name for r in results if not r.matches] == []
