@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from datetime import datetime
@@ -371,3 +372,17 @@ def test_the_status_and_the_apps_read_while_the_runner_folds_change_no_fold(
         assert pending == []  # the settlement, at 10 hours, moved the clock past every fill
         results = rebuild_and_compare_all(app.ledger)
         assert [r.name for r in results if not r.matches] == []
+
+
+def test_creating_a_projections_tables_leaves_its_fold_alone(ledger: Ledger) -> None:
+    """``create_tables`` is DDL only: the status and the apps call it on projections a runner is
+    folding (see the regression above)."""
+    runner = ProjectionRunner(ledger, all_projections())
+    for command in trading_day()[:-1]:
+        ledger.store.append(command)
+    runner.catch_up()
+    for projection in runner.projections:
+        before = copy.deepcopy(vars(projection))
+        with ledger.backend.transaction() as tx:
+            projection.create_tables(tx)
+        assert vars(projection) == before, projection.name
