@@ -221,10 +221,26 @@ def export(app: Milkbot, path: Path, out: Console, *, since: datetime | None, un
     return 0
 
 
-def import_(app: Milkbot, path: Path, out: Console, err: Console) -> int:
-    from replay.exchange import SliceError, import_slice
+def import_(app: Milkbot, path: Path, out: Console, err: Console, *,
+            heads: Sequence[tuple[int, str]] = ()) -> int:
+    """Append an exported slice; with ``heads`` (published before), first check that the
+    export's own chain gives each one, and import nothing if one does not match."""
+    from replay.exchange import SliceError, import_slice, slice_seals
 
     try:
+        if heads:
+            with path.open("rb") as f:
+                seals = slice_seals(f)
+            for position, published in heads:
+                if seals.get(position) != published:
+                    err.print(f"[bold red]the published head at position {position} does not "
+                              f"match {path}: " + ("it has no record there" if position not in seals
+                                                   else f"its chain gives {seals[position][:16]}..., "
+                                                        f"not {published[:16]}...")
+                              + "; nothing was imported[/]", highlight=False, soft_wrap=True)
+                    return EXIT_MISMATCH
+                out.print(f"published head {position} {published[:16]}...: matches {path}",
+                          highlight=False)
         with path.open("rb") as f:
             appended, skipped = import_slice(app.ledger.store, f)
     except OSError as e:

@@ -116,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--until", type=day_or_time)
     import_ = replay_commands.add_parser("import", help="append an exported slice to this ledger")
     import_.add_argument("file", type=Path)
+    import_.add_argument("--head", type=chain_head, action="append", default=[],
+                         metavar="POSITION:HASH",
+                         help="a head published before: a whole-ledger export's own chain must "
+                              "give that hash there, or nothing is imported; repeatable")
     explain = commands.add_parser("explain", help="one decision in plain words")
     explain.add_argument("id", type=decision_id, help="the decision id")
     backtest = commands.add_parser(
@@ -262,7 +266,7 @@ def _audit(app: Milkbot, args: argparse.Namespace, err: Console) -> int:
         return audit.rebuild(app, args.name, out, err)
     if command == "export":
         return audit.export(app, args.file, out, since=args.since, until=args.until)
-    return audit.import_(app, args.file, out, err)
+    return audit.import_(app, args.file, out, err, heads=args.head)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from typing import IO
 import orjson
 
 from domain.events import DecisionMade
+from eventstore.chain import GENESIS, link
 from eventstore.codec import decode, recorded_at_of
 from eventstore.errors import CorruptEvent
 from eventstore.store import EventStore, StoredRecord
@@ -28,6 +29,7 @@ from replay.decisions import DECISION_TYPE, INPUT_TYPE_NAMES, event_id_of
 
 FORMAT = "milkbot-ledger-slice"
 VERSION = 1
+_EVENT_KEY = b'"event":'
 
 
 class SliceError(ValueError):
@@ -101,17 +103,57 @@ def _configs_before(store: EventStore, chosen: list[StoredRecord], first: int | 
     return found
 
 
-def read_slice(lines: Iterable[bytes]) -> Iterator[StoredRecord]:
-    """The records of a slice file, each checked to decode as its topic (``SliceError``)."""
-    it = iter(lines)
+def _header(lines: Iterator[bytes]) -> dict[str, object]:
     try:
-        header = orjson.loads(next(it))
+        header = orjson.loads(next(lines))
     except (StopIteration, orjson.JSONDecodeError):
         raise SliceError("not a ledger slice: the first line is not a JSON header") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise SliceError(f"not a ledger slice: the header does not say format {FORMAT!r}")
     if header.get("version") != VERSION:
         raise SliceError(f"ledger slice version {header.get('version')!r} is not {VERSION}")
+    return header
+
+
+def slice_seals(lines: Iterable[bytes]) -> dict[int, str]:
+    """The hash chain (``eventstore.chain``) recomputed over a whole-ledger export: each record's
+    original position and seal, from the exact bytes it was exported with. What an auditor
+    checks a published head against, whatever positions an import would give. A slice of a time
+    range is refused (``SliceError``): the record before its first is not in it."""
+    it = iter(lines)
+    header = _header(it)
+    if header.get("since") is not None or header.get("until") is not None:
+        raise SliceError("only a whole-ledger export (no --since or --until) holds the chain "
+                         "from its first record")
+    seals: dict[int, str] = {}
+    previous, last = GENESIS, 0
+    for number, line in enumerate(it, start=2):
+        line = line.rstrip(b"\r\n")
+        if not line.strip():
+            continue
+        # The event is the line's last member, written as the stored bytes themselves; a quote
+        # inside a JSON string is escaped, so the first bare ``"event":`` is that member's key.
+        start = line.find(_EVENT_KEY)
+        if start < 0 or not line.endswith(b"}"):
+            raise SliceError(f"line {number}: not a slice record")
+        try:
+            item = orjson.loads(line)
+            record = StoredRecord(int(item["position"]), str(item["stream"]),
+                                  int(item["version"]), str(item["topic"]),
+                                  line[start + len(_EVENT_KEY):-1])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+            raise SliceError(f"line {number}: not a slice record ({type(e).__name__})") from None
+        if record.position <= last:
+            raise SliceError(f"line {number}: position {record.position} does not follow {last}")
+        previous, last = link(previous, record), record.position
+        seals[record.position] = previous.hex()
+    return seals
+
+
+def read_slice(lines: Iterable[bytes]) -> Iterator[StoredRecord]:
+    """The records of a slice file, each checked to decode as its topic (``SliceError``)."""
+    it = iter(lines)
+    _header(it)
     for number, line in enumerate(it, start=2):
         if not line.strip():
             continue

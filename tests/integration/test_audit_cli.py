@@ -87,11 +87,27 @@ def test_explain_export_import_and_backtest(ledger_url: str, tmp_path: Path,
 
     slice_file = tmp_path / "slice.jsonl"
     assert main(["replay", "export", str(slice_file)]) == 0
+    a_day = tmp_path / "day.jsonl"
+    assert main(["replay", "export", str(a_day), "--since", "2026-08-28"]) == 0
+    published = f"{position}:{digest.hex()}"
     monkeypatch.setenv("MILKBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'auditor.sqlite'}")
-    assert main(["replay", "import", str(slice_file)]) == 0
+    # The export's own chain is checked against the head before anything is imported: one
+    # edited byte, and nothing is.
+    edited = tmp_path / "edited.jsonl"
+    edited.write_bytes(slice_file.read_bytes().replace(b'"balance":500000000',
+                                                       b'"balance":500000001', 1))
+    assert edited.read_bytes() != slice_file.read_bytes()
+    assert main(["replay", "import", str(edited), "--head", published]) == EXIT_MISMATCH
+    assert "nothing was imported" in capsys.readouterr().err
+    assert main(["replay", "import", str(a_day), "--head", published]) == EXIT_ERROR
+    assert "whole-ledger export" in capsys.readouterr().err
+    with open_ledger(f"sqlite:///{tmp_path / 'auditor.sqlite'}") as auditor:
+        assert auditor.store.max_position() == 0
+    assert main(["replay", "import", str(slice_file), "--head", published]) == 0
+    assert f"published head {position} {digest.hex()[:16]}...: matches" in capsys.readouterr().out
     # The whole ledger, imported where positions start from 1 again: the auditor's chain gives
     # the head the operator published.
-    assert main(["replay", "verify", "--head", f"{position}:{digest.hex()}"]) == 0
+    assert main(["replay", "verify", "--head", published]) == 0
     slice_file.write_text("not a slice\n")
     assert main(["replay", "import", str(slice_file)]) == EXIT_ERROR
     assert "nothing was imported" in capsys.readouterr().err

@@ -11,8 +11,9 @@ import pytest
 
 from domain.events import DecisionMade
 from eventstore import Ledger, open_ledger
+from eventstore.chain import seal
 from replay.decisions import replay_all
-from replay.exchange import SliceError, export_slice, import_slice
+from replay.exchange import SliceError, export_slice, import_slice, slice_seals
 from tests.builders import T0
 from tests.integration.test_replay_decisions import record_decisions
 
@@ -48,3 +49,25 @@ def test_a_damaged_slice_is_refused_whole(ledger: Ledger, tmp_path: Path) -> Non
         assert auditor.store.max_position() == 0
         with pytest.raises(SliceError, match="not a ledger slice"):
             import_slice(auditor.store, [b'{"format": "something else"}'])
+
+
+def test_a_whole_export_carries_the_ledgers_own_chain(ledger: Ledger) -> None:
+    """Recomputed from the exported bytes and original positions, the chain is the ledger's own
+    seal for seal, on either backend (a PostgreSQL ledger's positions may skip numbers, which
+    an import would not keep)."""
+    record_decisions(ledger)
+    seal(ledger)
+    out = io.BytesIO()
+    export_slice(ledger.store, out)
+    with ledger.backend.snapshot() as tx:
+        sealed = dict(tx.execute("SELECT position, hash FROM ledger_chain"))
+    assert slice_seals(out.getvalue().splitlines()) == sealed
+
+    part = io.BytesIO()
+    export_slice(ledger.store, part, since=T0 + timedelta(minutes=2))
+    with pytest.raises(SliceError, match="whole-ledger export"):
+        slice_seals(part.getvalue().splitlines())
+    swapped = out.getvalue().splitlines()
+    swapped[1], swapped[2] = swapped[2], swapped[1]
+    with pytest.raises(SliceError, match="line 3: position"):
+        slice_seals(swapped)
