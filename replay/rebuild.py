@@ -37,8 +37,8 @@ SCRATCH_PREFIX = "rebuild_"
 Folded = tuple[int, dict[str, dict[str, list[Row]]]]
 #: Events per batch while rebuilding: a row that changes all the time (a mark, a total, a window
 #: of recent intents) is made again once per batch, so a rebuild flushes in bigger batches than a
-#: follower, which must commit often. 50,000 of ``bench.replay``'s events hold about 0.6 GB per
-#: process (a batch and the next, read ahead).
+#: follower, which must commit often. The log is still read a few thousand records at a time
+#: (``runner.READ_PIECE``): a worker holds about 0.37 GB on ``bench.replay``'s ledger.
 REBUILD_BATCH = 50_000
 
 
