@@ -51,6 +51,11 @@ class Backend(Protocol):
         """Records after ``after`` (to ``stop``), of the event class names ``types`` if any, in
         every stored schema version (a topic ``Name.vN`` less its digits is ``Name.v``)."""
 
+    def select_sparse(self, types: Sequence[str], after: int) -> list[StoredRecord]:
+        """Every record after ``after`` of the event class names ``types`` (in every stored
+        schema version, a newer one than the code knows included), in global order, found
+        through the log's topic index instead of a scan of the log."""
+
     def select_stream(self, stream: str, after_version: int, limit: int | None) -> (
         list[StoredRecord]
     ): ...
@@ -72,6 +77,13 @@ class Backend(Protocol):
         Backends without notifications return False after the timeout (callers then poll)."""
 
     def close(self) -> None: ...
+
+
+def topic_bounds(types: Sequence[str]) -> list[str]:
+    """For each event class name, the topics of its every schema version as one range,
+    ``[low, high)`` in byte order: ``Name.v1``, ``Name.v2``... all start with ``Name.v``, and no
+    other type's topic does (a longer name has a letter where this one has its dot)."""
+    return [bound for name in types for bound in (f"{name}.v", f"{name}.w")]
 
 
 def upsert_clause(columns: Sequence[str], key: Sequence[str]) -> str:

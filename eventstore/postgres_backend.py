@@ -21,7 +21,12 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from eventstore.backend import Row, unavailable_on_operational_errors, upsert_clause
+from eventstore.backend import (
+    Row,
+    topic_bounds,
+    unavailable_on_operational_errors,
+    upsert_clause,
+)
 from eventstore.errors import StoreUnavailable
 from eventstore.store import StoredRecord
 from eventstore.url import PostgresUrl
@@ -54,6 +59,11 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "END $body$"
         ).format(function=Identifier(APPEND_FUNCTION), table=Identifier(events_table_name),
                  channel=Identifier(self.channel_name)))
+        # Byte order ("C"), whatever the database's collation: a topic's versions are one range.
+        self.sql_create_statements.append(SQL(
+            'CREATE INDEX IF NOT EXISTS {index} ON {table} (topic COLLATE "C")'
+        ).format(index=Identifier(f"{events_table_name}_topic"),
+                 table=Identifier(events_table_name)))
         self._append = SQL("SELECT * FROM {}(%b, %b::bigint[], %b, %b)").format(
             Identifier(APPEND_FUNCTION))
 
@@ -172,6 +182,13 @@ class PostgresBackend:
         sql += " ORDER BY notification_id LIMIT %s"
         params.append(limit)
         return self._select(sql, params)
+
+    def select_sparse(self, types: Sequence[str], after: int) -> list[StoredRecord]:
+        sql = (f"SELECT notification_id, originator_id, originator_version, topic, state "
+               f"FROM {self._table} WHERE notification_id > %s AND ("
+               + " OR ".join(['topic COLLATE "C" >= %s AND topic COLLATE "C" < %s'] * len(types))
+               + ") ORDER BY notification_id")
+        return self._select(sql, [after, *topic_bounds(types)])
 
     def select_stream(self, stream: str, after_version: int, limit: int | None) -> (
         list[StoredRecord]

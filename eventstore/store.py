@@ -163,6 +163,16 @@ class EventStore:
         return [RecordedEvent(r.position, r.decode()) for r in self.read_records(after, limit,
                                                                                   stop=stop)]
 
+    def sparse_records(self, types: Sequence[str], after: int = 0) -> list[StoredRecord]:
+        """Every record after ``after`` of ``types`` (event class names, every stored schema
+        version of each), in global order, found through the log's topic index: for types that
+        are few in the log (trading states, an operator's commands, the handler's starts), so
+        that reading them costs what they hold, not a scan of the whole log."""
+        if not types:
+            return []
+        with unavailable_on_operational_errors("a read"):
+            return self._backend.select_sparse(types, after)
+
     def iter_records(self, after: int = 0, *, stop: int | None = None, batch: int = READ_BATCH,
                      types: Sequence[str] = ()) -> Iterator[StoredRecord]:
         """Every record after ``after`` (up to ``stop``; of ``types`` only, if given), fetched in

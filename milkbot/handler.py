@@ -289,12 +289,13 @@ class CommandHandler:
         and what ``_observe`` keeps (positions, reports, model states)."""
         kept = {t.__name__ for t in (OrderFilled, MarketSettled, ClimateReportRecorded,
                                     ModelStateRecorded, EquityMarked)}
-        book, self.states, self._seen = OrderBook(), TradingStates(), 0
-        for record in self.store.iter_records():
-            self._seen = record.position
+        book, self.states = OrderBook(), TradingStates()
+        # Only those types are read (the snapshots and decisions, most of the log, are not), up to
+        # the log's end as it was before the first read: nothing lands behind it later.
+        self._seen = self.store.max_position()
+        for record in self.store.iter_records(stop=self._seen,
+                                              types=sorted(kept | BOOK_TYPES | STATE_TYPES)):
             name = record.type_name
-            if name not in kept and name not in BOOK_TYPES and name not in STATE_TYPES:
-                continue
             event = record.decode()
             if name in BOOK_TYPES:
                 book.apply(event)

@@ -31,7 +31,7 @@ ATTEMPTS = 3
 
 def trading_states(store: EventStore) -> TradingStates:
     """Every trading state the ledger holds (the whole book's, each city's, each breaker)."""
-    return TradingStates.fold(r.decode() for r in store.iter_records() if r.type_name in STATE_TYPES)
+    return TradingStates.fold(r.decode() for r in store.sparse_records(sorted(STATE_TYPES)))
 
 
 def operator_name(given: str | None) -> str:

@@ -93,7 +93,7 @@ class OrderManager:
         self._checkpoint = checkpoint or (lambda _point, _id: None)
         self._in_flight_grace = in_flight_grace
         self.book = book if book is not None else OrderBook.fold(
-            r.decode() for r in store.iter_records() if r.type_name in BOOK_TYPES)
+            r.decode() for r in store.iter_records(types=sorted(BOOK_TYPES)))
 
     # -- recording --------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from domain.events import (
 )
 from domain.events.risk import HandlerStarted
 from eventstore import EventStore
+from eventstore.codec import recorded_at_of
 from milkbot.bootstrap import bootstrap, record_config
 from milkbot.metrics import HandlerMetrics
 from milkbot.settings import Settings, SettingsError, load_config
@@ -42,20 +43,25 @@ LIVE_AFTER_DAYS = 10
 #: The events that go to the alert sink (log and webhook) as they are recorded.
 INCIDENTS = (AlertRaised, RiskLimitBreached, TradingStateChanged, KillSwitchEngaged, TradingResumed,
              BreakerTripped, BreakerCleared, ReconciliationFailed)
-_TYPES = frozenset({HandlerStarted.__name__, DecisionMade.__name__})
+PRACTICE_MODES = frozenset({"paper", "demo"})
 
 
 def practice_days(store: EventStore) -> int:
-    """Distinct UTC days on which decisions were recorded while the handler ran in paper or demo."""
-    mode, days = None, set()
-    for record in store.iter_records():
-        if record.type_name not in _TYPES:
+    """Distinct UTC days on which decisions were recorded while the handler ran in paper or demo.
+
+    A decision counts under the mode of the last handler start before it. The starts are few and
+    found through the topic index; of the decisions only the time is read."""
+    starts = store.sparse_records([HandlerStarted.__name__])
+    days: set[date] = set()
+    for i, start in enumerate(starts):
+        end = starts[i + 1].position if i + 1 < len(starts) else None
+        started = start.decode()
+        assert isinstance(started, HandlerStarted)
+        if started.mode not in PRACTICE_MODES:
             continue
-        event = record.decode()
-        if isinstance(event, HandlerStarted):
-            mode = event.mode
-        elif mode in ("paper", "demo"):
-            days.add(event.recorded_at.astimezone(UTC).date())
+        for record in store.iter_records(start.position, stop=end,
+                                         types=(DecisionMade.__name__,)):
+            days.add(recorded_at_of(record.topic, record.data, record.position).astimezone(UTC).date())
     return len(days)
 
 

@@ -68,6 +68,27 @@ def test_ten_days_of_practice_confirmed_twice_opens_live(tmp_path: Path) -> None
         assert practice_days(ledger.store) == LIVE_AFTER_DAYS
 
 
+def test_practice_counts_decisions_under_the_mode_of_the_last_start_before_them(
+        tmp_path: Path) -> None:
+    day0 = datetime(2026, 8, 1, 15, tzinfo=UTC)
+
+    def decided(ticker: str, days: float) -> list:
+        return [a_priced_decision(ticker, recorded_at=day0 + timedelta(days=days))]
+
+    with open_ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}") as ledger:
+        ledger.store.append(decided("KXHIGHNY-26AUG01", 0))  # before any start: not practice
+        ledger.store.append([started("paper", day0 + timedelta(days=1))])
+        ledger.store.append(decided("KXHIGHNY-26AUG02", 1.1))
+        ledger.store.append(decided("KXHIGHNY-26AUG03", 1.2))  # the same UTC day: counted once
+        ledger.store.append([started("live", day0 + timedelta(days=2))])
+        ledger.store.append(decided("KXHIGHNY-26AUG04", 2.1))
+        ledger.store.append([started("demo", day0 + timedelta(days=3))])
+        ledger.store.append(decided("KXHIGHNY-26AUG05", 3.1))
+        ledger.store.append(decided("KXHIGHNY-26AUG06", 4.1))
+
+        assert practice_days(ledger.store) == 3
+
+
 def test_an_unreachable_database_exits_with_a_clear_message(monkeypatch: pytest.MonkeyPatch,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("MILKBOT_DATABASE_URL", "postgresql://milkbot@127.0.0.1:9/nowhere")

@@ -225,6 +225,34 @@ def test_old_schema_versions_are_upcast_on_read(ledger: Ledger) -> None:
     assert (view.new_name, view.stream) == ("kept", "renamed:1")
 
 
+def test_sparse_types_are_found_through_the_topic_index_in_every_version(ledger: Ledger) -> None:
+    from eventsourcing.persistence import StoredEvent
+
+    ledger.store.append([a_market_snapshot()])
+    first = ledger.store.append([an_order_submitted("s-1"), an_order_accepted("s-1")]).positions[0]
+    # Another schema version (a newer one than the code's too), and names that begin alike.
+    ledger.backend.insert([StoredEvent(originator_id=f"raw:{n}", originator_version=1,
+                                       topic=topic, state=b"{}")
+                           for n, topic in enumerate(["OrderSubmitted.v7", "Order.v1",
+                                                      "OrderSubmittedLater.v1", "Order.v2"])])
+    wanted = ["OrderSubmitted", "Order"]
+
+    found = ledger.store.sparse_records(wanted)
+
+    assert [r.topic for r in found] == ["OrderSubmitted.v1", "OrderSubmitted.v7", "Order.v1",
+                                        "Order.v2"]
+    assert found == ledger.store.read_records(types=wanted)
+    assert [r.position for r in found] == sorted(r.position for r in found)
+    assert ledger.store.sparse_records(wanted, after=first)[0].topic == "OrderSubmitted.v7"
+    assert ledger.store.sparse_records([]) == []
+    with ledger.backend.transaction() as tx:
+        indexed = tx.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'stored_events'"
+            if ledger.backend.name == "sqlite" else
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'stored_events'")
+    assert ("stored_events_topic",) in [tuple(row) for row in indexed]
+
+
 class NewNameRead(EventView):
     new_name: str
 

@@ -9,6 +9,7 @@ from domain.events import KillSwitchEngaged, TradingResumed, TradingState, Tradi
 from eventstore import open_ledger
 from milkbot.cli import EXIT_ERROR, main
 from milkbot.operator import trading_states
+from tests.builders import a_market_snapshot
 
 
 @pytest.fixture
@@ -52,3 +53,21 @@ def test_kill_requires_a_reason(ledger_url: str) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["kill"])
     assert exited.value.code == 2
+
+
+def test_the_trading_states_are_read_without_a_scan_of_the_log(
+        ledger_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The kill switch must answer at once on a ledger of millions of events: the few state
+    # events are found through the topic index, the snapshots and decisions around them unread.
+    with open_ledger(ledger_url) as ledger:
+        ledger.store.append([a_market_snapshot(version=1)])
+    assert main(["kill", "--reason", "feed looks wrong"]) == 0
+    with open_ledger(ledger_url) as ledger:
+        ledger.store.append([a_market_snapshot(version=2)])
+
+        def scan(*args: object, **kwargs: object) -> None:
+            raise AssertionError("the whole log was read")
+
+        monkeypatch.setattr(ledger.store, "read_records", scan)
+        states = trading_states(ledger.store)
+    assert states.standing_state("all") is TradingState.HALTED
