@@ -68,7 +68,9 @@ def run_demo(settings: Settings, *, speed: float, days: float | None, console: C
     clock = AcceleratedClock.resume(clock_file, start=start, speed=speed)
     began = clock()
     key_file, public_key = client_key(state_dir / "exchange")
-    with ExitStack() as stack, bootstrap(settings) as app:
+    # The ledger is opened first so that it closes last: the apps and simulators on the stack
+    # stop (finishing the requests in flight) before it does.
+    with bootstrap(settings) as app, ExitStack() as stack:
         exchange = exchange_app(config, seed=SEED, clock=clock, public_key=public_key,
                                 weather=WeatherGenerator(config.cities, seed=SEED),
                                 state_dir=state_dir / "exchange")
