@@ -3,12 +3,16 @@
 Every model here describes the *continuous* quantity (the day's true high, the month's true total);
 the venue settles on its reported value, rounded to the ladder's step. A reported value ``v`` stands
 for the true values in ``[v - step/2, v + step/2)``, so a market paying on reported values
-``[low, high]`` pays with probability ``cdf(high + step/2) - cdf(low - step/2)``. For a daily high
-that is the ±0.5°F discretisation the CLI's whole degrees call for.
+``[low, high]`` pays with probability ``P(X < high + step/2) - P(X < low - step/2)``. For a daily
+high that is the ±0.5°F discretisation the CLI's whole degrees call for.
 
-The distributions are small frozen dataclasses with a ``cdf``: the normal uses ``math.erf`` and the
-gamma ``scipy.special.gammainc``, both deterministic, so the same inputs give the same floats in
-every run and process.
+The inequality is strict because some distributions have atoms: the day's running maximum (a high
+is at least what was already observed) and a month's total so far. An observed 36.5°F is reported
+as 37, so its atom belongs to the bin above the edge at 36.5, not the one below.
+
+The distributions are small frozen dataclasses with ``below(x)``, ``P(X < x)``: the normal uses
+``math.erf`` and the gamma ``scipy.special.gammainc``, both deterministic, so the same inputs give
+the same floats in every run and process.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ SUM_TOLERANCE = 1e-9
 
 
 class Distribution(Protocol):
-    def cdf(self, x: float) -> float:
-        """P(value <= x)."""
+    def below(self, x: float) -> float:
+        """P(value < x)."""
         ...
 
 
@@ -40,7 +44,7 @@ class Normal:
         if not (math.isfinite(self.mean) and self.sigma > 0 and math.isfinite(self.sigma)):
             raise ValueError(f"a normal needs a finite mean and sigma > 0 (got {self.mean}, {self.sigma})")
 
-    def cdf(self, x: float) -> float:
+    def below(self, x: float) -> float:
         return 0.5 * math.erfc((self.mean - x) / (self.sigma * math.sqrt(2)))
 
 
@@ -64,7 +68,7 @@ class Gamma:
     def scale(self) -> float:
         return self.variance / self.mean
 
-    def cdf(self, x: float) -> float:
+    def below(self, x: float) -> float:
         return float(gammainc(self.shape, x / self.scale)) if x > 0 else 0.0
 
 
@@ -72,8 +76,8 @@ class Gamma:
 class PointMass:
     value: float
 
-    def cdf(self, x: float) -> float:
-        return 1.0 if x >= self.value else 0.0
+    def below(self, x: float) -> float:
+        return 1.0 if x > self.value else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +87,8 @@ class Shifted:
     offset: float
     base: Distribution
 
-    def cdf(self, x: float) -> float:
-        return self.base.cdf(x - self.offset)
+    def below(self, x: float) -> float:
+        return self.base.below(x - self.offset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +104,8 @@ class Mixture:
         if any(w < 0 for w in self.weights) or abs(sum(self.weights) - 1) > SUM_TOLERANCE:
             raise ValueError(f"mixture weights must be >= 0 and sum to 1 (got {self.weights})")
 
-    def cdf(self, x: float) -> float:
-        return sum(w * p.cdf(x) for w, p in zip(self.weights, self.parts, strict=True))
+    def below(self, x: float) -> float:
+        return sum(w * p.below(x) for w, p in zip(self.weights, self.parts, strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +115,9 @@ class AtLeast:
     floor: float
     base: Distribution
 
-    def cdf(self, x: float) -> float:
-        return self.base.cdf(x) if x >= self.floor else 0.0
+    def below(self, x: float) -> float:
+        # max(floor, X) < x needs both floor < x and X < x.
+        return self.base.below(x) if x > self.floor else 0.0
 
 
 def rung_probabilities(ladder: Ladder, distribution: Distribution) -> tuple[float, ...]:
@@ -123,9 +128,9 @@ def rung_probabilities(ladder: Ladder, distribution: Distribution) -> tuple[floa
     """
     half = float(ladder.step) / 2
     if ladder.shape is Shape.CUMULATIVE:
-        return tuple(_clamp(1.0 - distribution.cdf(float(r.low) - half)) if r.low is not None else 1.0
-                     for r in ladder.rungs)
-    edges = [distribution.cdf(float(r.high) + half) if r.high is not None else 1.0
+        return tuple(_clamp(1.0 - distribution.below(float(r.low) - half)) if r.low is not None
+                     else 1.0 for r in ladder.rungs)
+    edges = [distribution.below(float(r.high) + half) if r.high is not None else 1.0
              for r in ladder.rungs]
     below = [0.0, *edges[:-1]]
     raw = [_clamp(top - bottom) for top, bottom in zip(edges, below, strict=True)]

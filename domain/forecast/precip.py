@@ -25,7 +25,7 @@ below ``min_snow_normal_in`` has no climatological snow to come; a forecast that
 still counts, as it knows better than the calendar.
 
 Every market of a monthly ladder is "strictly more than X": it pays on reported totals from
-``X + step`` up, so ``P(total > X) = 1 - cdf(X + step/2)``. With ``X`` already reported and
+``X + step`` up, so ``P(total > X) = 1 - P(total < X + step/2)``. With ``X`` already reported and
 nothing to come that is 0; with ``X + step`` reported it is 1 (``Rung.low`` and the ±step/2 of
 ``rung_probabilities`` do this).
 

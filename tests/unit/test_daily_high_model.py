@@ -17,7 +17,7 @@ from domain.forecast.daily_high import (
     forecast,
     normal_high,
 )
-from domain.forecast.distributions import Normal, rung_probabilities
+from domain.forecast.distributions import AtLeast, Normal, PointMass, rung_probabilities
 from domain.ladder import Ladder
 from tests.builders import a_ladder, a_market_snapshot, envelope
 
@@ -91,6 +91,26 @@ def test_the_observed_maximum_is_a_floor() -> None:
     assert probabilities[:3] == (0.0, 0.0, 0.0)
     assert probabilities[3] > 0.9  # 69-70: the rest of the day is forecast cooler
     assert math.fsum(probabilities) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_an_observed_maximum_on_a_bins_edge_belongs_to_the_bin_above() -> None:
+    """2.5°C is exactly 36.5°F, which the CLI reports as 37: the day's high can no longer be 36 or
+    below. With no heating left, all the mass below the floor sits on the floor, and it lands in
+    37-38, not in 35-36."""
+    ladder = Ladder.of(a_market_snapshot(markets=a_ladder(low=35)))  # <=34 35-36 37-38 ... >=43
+    evening = inputs(lead_days=0, forecast_high=None, hours_left=0.5, observed_max=36.5,
+                     normal_high=30.0)
+    probabilities = rung_probabilities(ladder, forecast(evening, NO_TAILS).distribution)
+    assert probabilities[:2] == (0.0, 0.0)
+    assert probabilities[2] == max(probabilities) > 0.5
+    assert math.fsum(probabilities) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_an_atom_on_an_edge_is_reported_above_it() -> None:
+    """A reported value v stands for [v - 0.5, v + 0.5): a point mass at 66.5 is a 67."""
+    assert rung_probabilities(LADDER_65, PointMass(66.5)) == (0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
+    assert rung_probabilities(LADDER_65, AtLeast(64.5, Normal(60.0, 1.0)))[:2] == (
+        0.0, pytest.approx(1.0, abs=1e-5))
 
 
 def test_the_spread_of_what_is_left_narrows_as_the_day_runs_out() -> None:
