@@ -181,6 +181,15 @@ def _weights(inputs: DecisionInputs) -> Mapping[str, float]:
     return ensemble.prior
 
 
+#: The version of this decision code, recorded in every ``DecisionMade``. Bump it whenever the same
+#: inputs would give other bytes (a model's fix, a new field), so that ``replay`` tells a decision
+#: made by another version from one that does not reproduce; ``tests/unit/test_decision_code.py``
+#: pins the bytes of a set of decisions to it.
+#:
+#: 2: an atom on a bin's edge (an observed maximum of exactly 36.5°F) is priced in the bin above.
+DECISION_CODE = 2
+
+
 def decide(inputs: DecisionInputs) -> tuple[DecisionMade, ...]:
     """One ``DecisionMade`` per configured strategy (a no-trade one says why)."""
     try:
@@ -234,6 +243,7 @@ def _decision(inputs: DecisionInputs, strategy: ConfiguredStrategy, priced: Pric
                              "post_only": i.post_only, "reason": i.reason}
                             for leg, i in enumerate(intents)],
         "no_trade_reason": reason,
+        "decision_code": DECISION_CODE,
     })
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import re
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from domain.decision import DECISION_CODE
 from eventstore.errors import EventStoreError
 from eventstore.store import EventStore
 from milkbot.bootstrap import Milkbot
@@ -112,11 +114,15 @@ def verify(app: Milkbot, out: Console, err: Console, *, since: datetime | None =
         out.print(f"published head {position} {published[:16]}...: matches", highlight=False)
 
     replayed = mismatched = 0
+    other_code: Counter[int] = Counter()
     with _bar(err, "decisions", None) as progress:
         task = progress.add_task("decisions", total=None)
         for result in replay_all(ledger.store, since=since):
-            replayed += 1
             progress.advance(task)
+            if result.made_by is not None:
+                other_code[result.made_by] += 1
+                continue
+            replayed += 1
             if not result.ok:
                 mismatched += 1
                 if mismatched <= 10:
@@ -131,6 +137,11 @@ def verify(app: Milkbot, out: Console, err: Console, *, since: datetime | None =
         return EXIT_MISMATCH
     out.print(f"decisions: {replayed}{scope} replayed from their recorded inputs, byte for byte identical",
               highlight=False)
+    if other_code:
+        made = ", ".join(f"{n} by v{v}" for v, n in sorted(other_code.items()))
+        out.print(f"decisions made by another version of the decision code ({made}; this is "
+                  f"v{DECISION_CODE}): not re-derived here, a release of that version does",
+                  highlight=False, soft_wrap=True)
     return 0
 
 
@@ -144,6 +155,13 @@ def replay_decision(app: Milkbot, which: uuid.UUID, out: Console, err: Console) 
         return EXIT_ERROR
     failed = False
     for result in results:
+        if result.made_by is not None:
+            failed = True
+            err.print(f"[bold red]decision {result.decision_id} (position {result.position}) was "
+                      f"made by decision code v{result.made_by}; this Milkbot's is "
+                      f"v{DECISION_CODE}: a release of v{result.made_by} re-derives it[/]",
+                      highlight=False, soft_wrap=True)
+            continue
         if result.ok:
             out.print(f"decision {result.decision_id} (position {result.position}): replayed from its "
                       f"recorded inputs, {len(result.recorded)} bytes identical", highlight=False)

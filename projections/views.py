@@ -161,6 +161,7 @@ class DecisionView(EventView, frozen=True, kw_only=True):
     balance: Money | None = None
     intended_orders: tuple[IntentView, ...] = ()
     no_trade_reason: str | None = None
+    decision_code: int = 1
 
 
 #: What of a ``DecisionMade`` its view skips.

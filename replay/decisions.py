@@ -33,7 +33,7 @@ import orjson
 from adapters.kalshi.snapshots import ladder_stream
 from adapters.nws.snapshots import weather_stream
 from domain.config import ConfigError, MilkbotConfig, parse_config
-from domain.decision import DecisionInputs, Portfolio, decide
+from domain.decision import DECISION_CODE, DecisionInputs, Portfolio, decide
 from domain.events import (
     Action,
     ClimateReportRecorded,
@@ -80,13 +80,20 @@ class Replayed:
     replayed: bytes | None
     #: Why it could not be replayed (an input missing or unreadable), or None.
     problem: str | None = None
+    #: The version of the decision code that made it, when it is not this code's
+    #: (``domain.decision.DECISION_CODE``): this code does not re-derive it, a release of that
+    #: version does. Neither ok nor a mismatch.
+    made_by: int | None = None
 
     @property
     def ok(self) -> bool:
-        return self.problem is None and self.recorded == self.replayed
+        return self.made_by is None and self.problem is None and self.recorded == self.replayed
 
     def differences(self) -> list[str]:
         """The top-level fields that differ, each with both values (compact JSON)."""
+        if self.made_by is not None:
+            return [f"made by decision code v{self.made_by}; this Milkbot's is v{DECISION_CODE}: "
+                    f"a release of v{self.made_by} re-derives it"]
         if self.problem is not None:
             return [self.problem]
         if self.replayed is None or self.ok:
@@ -210,6 +217,9 @@ def replay(record: StoredRecord, inputs: Inputs) -> Replayed:
     except CorruptEvent as e:
         return Replayed(uuid.UUID(int=0), record.position, record.data, None, f"unreadable: {e}")
     assert isinstance(recorded, DecisionMade)
+    if recorded.decision_code != DECISION_CODE:
+        return Replayed(recorded.decision_id, record.position, record.data, None,
+                        made_by=recorded.decision_code)
     try:
         decision_inputs = inputs_of(recorded, inputs)
     except (LookupError, CorruptEvent) as e:

@@ -121,6 +121,9 @@ class DecisionMade(Event):
     edges: tuple[Edge, ...] = ()
     intended_orders: tuple[IntendedOrder, ...] = ()
     no_trade_reason: str | None = None
+    #: The version of the decision code that made it (``domain.decision.DECISION_CODE``): replay
+    #: re-derives a decision only with the code that made it. 1: recorded before this field was.
+    decision_code: int = 1
 
 
 class OrderSubmitted(Event):

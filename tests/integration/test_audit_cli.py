@@ -12,7 +12,7 @@ from eventstore import open_ledger
 from eventstore.chain import head, seal
 from milkbot.cli import EXIT_ERROR, EXIT_MISMATCH, main
 from tests.integration.test_ledger_chain import tamper
-from tests.integration.test_replay_decisions import record_decisions
+from tests.integration.test_replay_decisions import record_an_older_decision, record_decisions
 
 
 @pytest.fixture
@@ -40,6 +40,19 @@ def test_verify_replays_every_decision_and_names_the_one_altered(ledger_url: str
     assert main(["replay", "decision", str(decisions[0].decision_id)]) == EXIT_MISMATCH
     captured = capsys.readouterr()
     assert "does not replay" in captured.err and "recorded:" in captured.out and "replayed:" in captured.out
+
+
+def test_verify_counts_decisions_of_another_decision_code_apart(
+        ledger_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with open_ledger(ledger_url) as ledger:
+        decisions = record_decisions(ledger)
+        older = record_an_older_decision(ledger)
+    assert main(["replay", "verify"]) == 0
+    out = capsys.readouterr().out
+    assert f"decisions: {len(decisions)} replayed" in out
+    assert "made by another version of the decision code (1 by v1;" in out
+    assert main(["replay", "decision", str(older.decision_id)]) == EXIT_MISMATCH
+    assert "was made by decision code v1" in capsys.readouterr().err
 
 
 def test_verify_holds_the_ledger_to_a_head_published_before(ledger_url: str,

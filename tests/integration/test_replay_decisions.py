@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import orjson
 import pytest
 
 from domain.config import config_recorded
-from domain.decision import DecisionInputs, Portfolio, decide
+from domain.decision import DECISION_CODE, DecisionInputs, Portfolio, decide
 from domain.events import DecisionMade, deterministic_id
 from eventstore import Ledger
+from eventstore.codec import encode
 from milkbot.settings import SHIPPED_CONFIG
 from replay.decisions import replay_all, replay_one
 from replay.explain import explain
@@ -40,6 +42,27 @@ def record_decisions(ledger: Ledger) -> list[DecisionMade]:
     return decisions
 
 
+def record_an_older_decision(ledger: Ledger) -> DecisionMade:
+    """A third ladder's decision as version 1 of the decision code recorded it (after
+    ``record_decisions``): without a ``decision_code`` field, and with a no-trade reason this code
+    would not give."""
+    from eventsourcing.persistence import StoredEvent
+
+    from domain.config import parse_config
+    config, version = parse_config(TEXT)
+    [weather] = ledger.store.read_stream("weather:NYC")
+    market = a_market_snapshot("KXHIGHNY-26AUG30", recorded_at=T0 + timedelta(minutes=5))
+    ledger.store.append([market])
+    made = decide(DecisionInputs(market=market, config=config, config_version=version,
+                                 weather=weather, portfolio=Portfolio(balance=500_000_000)))[0]
+    fields = orjson.loads(encode(made))
+    del fields["decision_code"]
+    fields["no_trade_reason"] = "as version 1 put it"
+    ledger.backend.insert([StoredEvent(originator_id=made.stream, originator_version=1,
+                                       topic="DecisionMade.v1", state=orjson.dumps(fields))])
+    return made
+
+
 def test_every_decision_replays_to_the_same_bytes(ledger: Ledger) -> None:
     decisions = record_decisions(ledger)
     replayed = list(replay_all(ledger.store))
@@ -47,6 +70,19 @@ def test_every_decision_replays_to_the_same_bytes(ledger: Ledger) -> None:
     assert all(r.ok for r in replayed), [r.differences() for r in replayed if not r.ok]
     [one] = replay_one(ledger.store, decisions[-1].decision_id)
     assert one.ok and one.replayed == one.recorded
+
+
+def test_a_decision_of_another_decision_code_is_told_from_a_mismatch(ledger: Ledger) -> None:
+    decisions = record_decisions(ledger)
+    older = record_an_older_decision(ledger)
+    replayed = {r.decision_id: r for r in replay_all(ledger.store)}
+    assert all(replayed[d.decision_id].ok for d in decisions)
+    told = replayed[older.decision_id]
+    assert (told.ok, told.made_by, told.replayed) == (False, 1, None)
+    assert told.differences() == [
+        f"made by decision code v1; this Milkbot's is v{DECISION_CODE}: a release of v1 re-derives it"]
+    [one] = replay_one(ledger.store, older.decision_id)
+    assert one.made_by == 1
 
 
 def test_an_altered_input_fails_exactly_the_decisions_that_used_it(ledger: Ledger) -> None:
