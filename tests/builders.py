@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from domain.decision import DECISION_CODE
 from domain.events import (
     Action,
     ClimateReportRecorded,
@@ -129,6 +130,7 @@ def a_decision(market: MarketSnapshotted | None = None, weather: WeatherSnapshot
                          price=o.price, fee_per_contract=taker_fee(o.price, 100),
                          edge_after_fees=0.07) for o in intended),
         intended_orders=intended,
+        decision_code=DECISION_CODE,  # (claimed: this code re-derives it, and finds it made by hand)
     )
 
 
