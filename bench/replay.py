@@ -145,14 +145,15 @@ class Built:
     seed: int
     config_version: str
     format: int
-    #: The decision code that made its decisions (``domain.decision.DECISION_CODE``): a ledger
-    #: built by another version is built again, since this code does not re-derive its decisions.
-    decision_code: int
     events: int
     decisions: int
     append_s: float
     seal_s: float
     projections_s: float
+    #: The decision code that made its decisions (``domain.decision.DECISION_CODE``; 1 for a build
+    #: that did not record it): one built by another version is built again, since this code does
+    #: not re-derive its decisions.
+    decision_code: int = 1
 
     @property
     def build_s(self) -> float:
