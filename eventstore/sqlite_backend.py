@@ -112,7 +112,7 @@ class SqliteBackend:
         return self._select(sql, params)
 
     def select_sparse(self, types: Sequence[str], after: int) -> list[StoredRecord]:
-        # Named: without statistics, SQLite would rather scan the log by position.
+        # The index is named: without statistics, SQLite would rather scan the log by position.
         sql = (f"SELECT rowid, originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "
                f"INDEXED BY {TOPIC_INDEX} WHERE rowid > ? AND ("
                + " OR ".join(["topic >= ? AND topic < ?"] * len(types)) + ") ORDER BY rowid")
